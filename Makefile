@@ -1,0 +1,41 @@
+# `make demo` and `make test` work on a fresh clone: they create .venv and install the pinned
+# dependencies (requirements.txt) on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := demo-out
+AS := $(BIN)/actionstore --store $(DEMO)/store
+
+.PHONY: install demo test clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "actionstore needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "==> 1. write the synthetic demo dataset (10 actions, real H.264 clips) and one unseen clip per action"
+	$(BIN)/actionstore demo-data $(DEMO)/videos --holdout $(DEMO)/new-clips
+	@echo "==> 2. ingest: probe, hash and catalogue every clip, with the labels CSV's display names"
+	$(AS) ingest $(DEMO)/videos --labels $(DEMO)/videos/dataset_info.csv
+	@echo "==> 3. embed every clip once with the default offline backbone (ImageNet EfficientNet-Lite0)"
+	$(AS) embed
+	@echo "==> 4. embed again: the store already has every clip, so no model runs"
+	$(AS) embed
+	@echo "==> 5. SQL over the store: clips and vectors per action"
+	$(AS) sql "SELECT v.label, l.name_it, count(*) AS clips, count(e.video_id) AS vectors FROM videos v LEFT JOIN labels l USING (label) LEFT JOIN embeddings e USING (video_id) GROUP BY ALL ORDER BY v.label"
+	$(AS) sets
+	@echo "==> 6. nearest stored clips to a new clip the store has never seen"
+	$(AS) neighbors $(DEMO)/new-clips/screw_allenkey_2.mp4 -k 5
+	@echo "==> done: the store is in $(DEMO)/store ($$(du -sh $(DEMO)/store | cut -f1))"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(DEMO) .pytest_cache

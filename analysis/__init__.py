@@ -1,0 +1,1 @@
+"""Projections, centroid distances, hypersphere membership, separability and plots (issue 5)."""

@@ -1,0 +1,220 @@
+"""actionstore's command line: a thin click layer that parses, calls one library function, prints.
+
+Results go to stdout (``--format table|csv|json``); progress and messages go to stderr.
+Exit codes: 0 done, 1 error (one line on stderr), 3 done with some inputs skipped (listed).
+Heavy libraries (torch, faiss) are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from embed.errors import EmbedError
+from ingest.errors import IngestError
+from store import DEFAULT_ROOT, Store, StoreError
+
+USER_ERRORS = (IngestError, StoreError, EmbedError)
+EXIT_SKIPPED = 3
+CELL_WIDTH = 60
+
+
+@dataclass
+class Context:
+    store: Store
+    verbose: bool
+
+
+class Group(click.Group):
+    """Turns the library's user errors into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            if ctx.obj is not None and ctx.obj.verbose:
+                raise
+            fail(str(exc))
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def info(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def emit(columns: list[str], rows: list[tuple[Any, ...]] | list[list[Any]], fmt: str) -> None:
+    """Print rows to stdout as an aligned table, CSV or JSON records."""
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, row)) for row in rows], default=_jsonable, indent=2))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        cells = [[_cell(v) for v in row] for row in rows]
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+        for line in [columns, ["-" * w for w in widths], *cells]:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
+        click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", err=True)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
+
+
+def _jsonable(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
+    """List skipped inputs on stderr and exit with code 3."""
+    for path, reason in skipped:
+        info(f"skipped: {path}: {reason}")
+    info(f"{len(skipped)} {what} skipped (listed above; `actionstore errors` shows them again)")
+    sys.exit(EXIT_SKIPPED)
+
+
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+
+
+@click.group(cls=Group)
+@click.option("--store", "store_path", type=click.Path(path_type=Path), envvar="ACTIONSTORE_HOME", default=DEFAULT_ROOT,
+              show_default=True, help="Store directory (or set ACTIONSTORE_HOME).")
+@click.option("--verbose", is_flag=True, help="Show full tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, store_path: Path, verbose: bool) -> None:
+    """actionstore: embed action videos once, then answer questions from the store."""
+    ctx.obj = Context(store=Store(store_path), verbose=verbose)
+
+
+@main.command("demo-data")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--clips-per-class", default=6, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--holdout", type=click.Path(path_type=Path), help="Also write one unseen clip per class here.")
+def demo_data(directory: Path, clips_per_class: int, seed: int, holdout: Path | None) -> None:
+    """Write the synthetic ten-class demo dataset (real H.264 files) to DIRECTORY."""
+    from ingest.demo_data import DEMO_CLASSES, LABELS_FILE, make_demo_dataset
+
+    written = make_demo_dataset(directory, clips_per_class=clips_per_class, seed=seed, holdout=holdout)
+    info(f"wrote {len(written)} clips in {len(DEMO_CLASSES)} classes to {directory}"
+         + (f" (one held-out clip per class in {holdout})" if holdout else ""))
+    info(f"labels CSV: {directory / LABELS_FILE}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--labels", "labels_csv", type=click.Path(path_type=Path), help="Labels CSV (CLASS,LABEL,PATH_VIDEO,ENG_CLASS).")
+@click.pass_obj
+def ingest(obj: Context, directory: Path, labels_csv: Path | None) -> None:
+    """Probe, hash and catalogue every clip under DIRECTORY/<label>/."""
+    from ingest import read_labels_csv, scan_folder
+
+    names = read_labels_csv(labels_csv) if labels_csv else []
+    result = scan_folder(directory)
+    summary = obj.store.record_ingest(result.videos, result.errors)
+    if names:
+        obj.store.set_labels([vars(n) for n in names])
+    info(f"ingested {len(result.videos)} clips from {directory}: {summary.new} new, {summary.moved} moved, "
+         f"{summary.changed} changed, {summary.unchanged} unchanged"
+         + (f"; {len(names)} label names from {labels_csv}" if names else ""))
+    if result.ignored:
+        info(f"ignored {len(result.ignored)} non-video file(s), e.g. {result.ignored[0]}")
+    if summary.failed:
+        report_skipped(summary.failed, "unreadable file(s)")
+
+
+@main.command()
+@click.option("--backbone", default=None, help="Backbone name (see `actionstore backbones`).")
+@click.option("--frames", type=int, default=None, help="Frames sampled per clip (default: the backbone's).")
+@click.option("--batch-size", default=16, show_default=True, type=int, help="Clips per committed Parquet file.")
+@click.option("--random-init", is_flag=True, help="Untrained weights (marked random-init everywhere).")
+@click.option("--weights", "weights_path", type=click.Path(path_type=Path), help="Local weights file to load.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.pass_obj
+def embed(obj: Context, backbone: str | None, frames: int | None, batch_size: int, random_init: bool,
+          weights_path: Path | None, device: str) -> None:
+    """Embed every catalogued clip the set lacks (a second run on unchanged data runs no model)."""
+    from embed import DEFAULT_BACKBONE, embed_store
+
+    report = embed_store(obj.store, backbone=backbone or DEFAULT_BACKBONE, frames=frames, batch_size=batch_size,
+                         random_init=random_init, weights_path=weights_path, device=device)
+    s = report.set
+    if report.forwards == 0 and not report.failed:
+        info(f"nothing to embed: all {report.already} clips are already in set {s.name} [{s.set_id}] "
+             f"(weights {s.weights}); no model was run")
+    else:
+        rate = report.forwards / report.seconds if report.seconds else 0.0
+        info(f"embedded {report.embedded} clips into set {s.name} [{s.set_id}] (weights {s.weights}, dim {s.dim}) "
+             f"in {report.seconds:.1f} s ({rate:.2f} clips/s), {report.files_written} file(s); {report.already} already there")
+    if report.failed:
+        report_skipped(report.failed, "clip(s) that could not be decoded")
+
+
+@main.command()
+@format_option
+@click.pass_obj
+def sets(obj: Context, fmt: str) -> None:
+    """List embedding sets with their provenance and SQL view names."""
+    rows = [(s.name, s.set_id, s.backbone, s.weights, s.frames, s.dim, s.num_vectors, s.view_name) for s in obj.store.sets()]
+    emit(["name", "set_id", "backbone", "weights", "frames", "dim", "vectors", "sql_view"], rows, fmt)
+
+
+@main.command()
+@format_option
+def backbones(fmt: str) -> None:
+    """List the registered backbones."""
+    from embed import backbones as registered
+
+    rows = [(b.name, b.input_size, b.default_frames, b.frame_rule, b.summary) for b in registered()]
+    emit(["name", "input_size", "default_frames", "frames", "summary"], rows, fmt)
+
+
+@main.command()
+@click.argument("query")
+@format_option
+@click.pass_obj
+def sql(obj: Context, query: str, fmt: str) -> None:
+    """Run read-only SQL over the catalog; each set is a view emb_<name>, all sets the view embeddings."""
+    columns, rows = obj.store.sql(query)
+    emit(columns, rows, fmt)
+
+
+@main.command()
+@format_option
+@click.pass_obj
+def errors(obj: Context, fmt: str) -> None:
+    """List files that could not be read, with the reason and the stage that failed."""
+    rows = obj.store.errors()
+    emit(["path", "stage", "reason", "failed_at"], [tuple(r.values()) for r in rows], fmt)
+
+
+@main.command()
+@click.argument("clip", type=click.Path(path_type=Path))
+@click.option("--set", "set_ref", default=None, help="Set id, name or backbone (default: the only set, else the default backbone's).")
+@click.option("-k", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--weights", "weights_path", type=click.Path(path_type=Path), help="Weights file, for sets made with --weights.")
+@format_option
+@click.pass_obj
+def neighbors(obj: Context, clip: Path, set_ref: str | None, k: int, weights_path: Path | None, fmt: str) -> None:
+    """Embed CLIP with a set's settings and print its nearest stored clips."""
+    from embed import neighbors as find
+
+    found = find(obj.store, clip, set_ref=set_ref, k=k, weights_path=weights_path)
+    info(f"nearest stored clips to {clip} in set {found.set.name} (weights {found.set.weights}):")
+    emit(["rank", "label", "distance", "path"], [(r["rank"], r["label"], r["distance"], r["path"]) for r in found.rows], fmt)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One-class detectors trained on stored embeddings (issue 8)."""

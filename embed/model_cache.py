@@ -1,0 +1,22 @@
+"""Build a backbone once per process and settings, ready for inference."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from embed.registry import get_backbone
+
+
+def load_model(name: str, frames: int, options: dict[str, Any], *, random_init: bool, weights_path: Path | None, device: str = "cpu") -> Any:
+    """The backbone in eval mode on ``device``, cached by its settings."""
+    return _cached(name, frames, json.dumps(options, sort_keys=True), random_init, weights_path, device)
+
+
+@lru_cache(maxsize=4)
+def _cached(name: str, frames: int, options_json: str, random_init: bool, weights_path: Path | None, device: str) -> Any:
+    spec = get_backbone(name)
+    model = spec.build(frames=frames, options=json.loads(options_json), random_init=random_init, weights_path=weights_path)
+    return model.eval().to(device)

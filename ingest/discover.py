@@ -1,0 +1,54 @@
+"""Find the videos of a dataset laid out as ``root/<label>/<file>``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import IngestError
+
+VIDEO_EXTENSIONS = frozenset(
+    {".mov", ".mp4", ".m4v", ".mkv", ".avi", ".webm", ".gif", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
+)
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """What a walk of a dataset folder found."""
+
+    videos: list[tuple[str, Path]]  # (label, path), sorted
+    ignored: list[Path]  # files that are not videos by extension, or not inside a label folder
+
+
+def is_video_name(path: Path) -> bool:
+    """True when the file's extension is a video extension (case-insensitive)."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def discover(root: str | Path) -> Discovered:
+    """Walk ``root/<label>/<file>``; labels are folder names, extensions match case-insensitively.
+
+    Hidden files and folders are skipped. Raises IngestError for a missing root or one with no videos.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise IngestError(f"{root}: no such directory; pass the folder that holds one sub-folder per action label")
+    if not root.is_dir():
+        raise IngestError(f"{root}: not a directory; pass the folder that holds one sub-folder per action label")
+    videos: list[tuple[str, Path]] = []
+    ignored: list[Path] = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file():
+            ignored.append(entry)
+            continue
+        for path in sorted(entry.rglob("*")):
+            if not path.is_file() or any(part.startswith(".") for part in path.relative_to(entry).parts):
+                continue
+            (videos.append((entry.name, path)) if is_video_name(path) else ignored.append(path))
+    if not videos:
+        raise IngestError(
+            f"{root}: no video files found; expected {root}/<label>/<clip>.mp4 (or .mov, .mkv, .avi, .webm, .gif ...)"
+        )
+    return Discovered(videos=videos, ignored=ignored)

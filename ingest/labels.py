@@ -1,0 +1,58 @@
+"""Read a labels CSV in the original project's shape: display names per label."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ingest.errors import IngestError
+
+ORIGINAL_COLUMNS = ("CLASS", "LABEL", "PATH_VIDEO", "ENG_CLASS")
+
+
+@dataclass(frozen=True)
+class LabelNames:
+    """Display names of one label (the dataset's folder name)."""
+
+    label: str
+    name_en: str
+    name_it: str
+    class_index: int | None
+
+
+def read_labels_csv(path: str | Path) -> list[LabelNames]:
+    """Parse ``CLASS,LABEL,PATH_VIDEO,ENG_CLASS`` rows (Italian class, index, path, English class).
+
+    A label is the folder that ``PATH_VIDEO`` lives in, which is the folder ingest found the clip in;
+    its English name is ``ENG_CLASS`` and its Italian name ``CLASS``. One row per label is returned.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(f"{path}: no such labels file; pass a CSV with columns {','.join(ORIGINAL_COLUMNS)}")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ORIGINAL_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise IngestError(
+                f"{path}: missing column(s) {','.join(missing)}; a labels CSV needs {','.join(ORIGINAL_COLUMNS)}"
+            )
+        names: dict[str, LabelNames] = {}
+        for line, row in enumerate(reader, start=2):
+            parts = PurePosixPath(row["PATH_VIDEO"].replace("\\", "/")).parts
+            if len(parts) < 2:
+                raise IngestError(f"{path}:{line}: PATH_VIDEO {row['PATH_VIDEO']!r} has no label folder; use <label>/<file>")
+            label = parts[-2]
+            index = row["LABEL"].strip()
+            names[label] = LabelNames(label, row["ENG_CLASS"].strip(), row["CLASS"].strip(), int(index) if index.isdigit() else None)
+    if not names:
+        raise IngestError(f"{path}: no rows; a labels CSV needs {','.join(ORIGINAL_COLUMNS)} and one row per clip")
+    return sorted(names.values(), key=lambda n: n.label)
+
+
+def write_labels_csv(path: str | Path, rows: list[tuple[str, int, str, str]]) -> None:
+    """Write ``(CLASS, LABEL, PATH_VIDEO, ENG_CLASS)`` rows in the original project's shape."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ORIGINAL_COLUMNS)
+        writer.writerows(rows)

@@ -1,0 +1,38 @@
+"""Scan a dataset folder: discover, probe and hash every clip; unreadable files become errors."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ingest.discover import discover
+from ingest.errors import UnreadableVideo
+from ingest.probe import content_hash, probe
+
+
+@dataclass
+class ScanResult:
+    """Catalog rows for the readable clips, ``(path, reason)`` for the rest, and non-video files."""
+
+    videos: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
+
+
+def scan_folder(root: str | Path, *, progress: bool = True) -> ScanResult:
+    """Probe every video under ``root/<label>/``; one bad file never stops the others."""
+    found = discover(root)
+    result = ScanResult(ignored=found.ignored)
+    for label, path in tqdm(found.videos, desc="probing", unit="clip", disable=not progress):
+        resolved = str(path.resolve())
+        try:
+            info = probe(path)
+        except UnreadableVideo as exc:
+            result.errors.append((resolved, exc.reason))
+            continue
+        row = asdict(info) | {"path": resolved, "label": label, "video_id": content_hash(path)}
+        result.videos.append(row)
+    return result

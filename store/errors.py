@@ -1,0 +1,17 @@
+"""Errors raised by the store: one line each, saying what to do."""
+
+
+class StoreError(Exception):
+    """Base class of store errors."""
+
+
+class StoreLocked(StoreError):
+    """Another process is writing to the store."""
+
+
+class NoSuchSet(StoreError):
+    """An embedding set reference that names no set, or more than one."""
+
+
+class ReadOnlySQL(StoreError):
+    """A SQL statement that would write, sent where only reading is allowed."""

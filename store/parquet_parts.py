@@ -1,0 +1,69 @@
+"""Parquet embedding files: the row schema and the atomic write (temporary name, then rename)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TMP_PREFIX = ".tmp-"
+
+
+def embedding_schema(dim: int) -> pa.Schema:
+    """Columns of an embedding file: the key ``(video_id, view, window)``, the time span, the vector."""
+    return pa.schema(
+        [
+            ("video_id", pa.string()),
+            ("view", pa.string()),
+            ("window", pa.int32()),
+            ("t_start", pa.float32()),
+            ("t_end", pa.float32()),
+            ("vector", pa.list_(pa.float32(), dim)),
+        ]
+    )
+
+
+def embedding_table(
+    video_ids: list[str], views: list[str], windows: list[int], t_start: list[float], t_end: list[float], vectors: np.ndarray
+) -> pa.Table:
+    """Build an embedding table from columns; ``vectors`` is ``(rows, dim)``."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(video_ids):
+        raise ValueError(f"vectors of shape {vectors.shape} do not match {len(video_ids)} rows")
+    dim = vectors.shape[1]
+    flat = pa.array(vectors.reshape(-1), type=pa.float32())
+    return pa.table(
+        [
+            pa.array(video_ids, pa.string()),
+            pa.array(views, pa.string()),
+            pa.array(windows, pa.int32()),
+            pa.array(t_start, pa.float32()),
+            pa.array(t_end, pa.float32()),
+            pa.FixedSizeListArray.from_arrays(flat, dim),
+        ],
+        schema=embedding_schema(dim),
+    )
+
+
+def write_part(folder: Path, table: pa.Table) -> Path:
+    """Write ``table`` as a new ``part-*.parquet`` in ``folder`` atomically and durably; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"part-{uuid.uuid4().hex}.parquet"
+    tmp = folder / f"{TMP_PREFIX}{name}"
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    final = folder / name
+    os.replace(tmp, final)
+    return final
+
+
+def read_parts(paths: list[Path], columns: list[str] | None = None) -> pa.Table | None:
+    """Concatenate committed parts (None when there are none)."""
+    if not paths:
+        return None
+    return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])

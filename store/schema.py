@@ -1,0 +1,31 @@
+"""The catalog's tables (DESIGN.md section 3). Names may grow, never silently change meaning."""
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS videos (
+    video_id VARCHAR PRIMARY KEY, path VARCHAR NOT NULL, label VARCHAR NOT NULL,
+    duration_s DOUBLE, fps DOUBLE, num_frames INTEGER, width INTEGER, height INTEGER,
+    rotation INTEGER, codec VARCHAR, size_bytes BIGINT, ingested_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS labels (
+    label VARCHAR PRIMARY KEY, name_en VARCHAR, name_it VARCHAR, class_index INTEGER
+);
+CREATE TABLE IF NOT EXISTS ingest_errors (
+    path VARCHAR PRIMARY KEY, stage VARCHAR NOT NULL, reason VARCHAR NOT NULL, failed_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS embedding_sets (
+    set_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE NOT NULL, backbone VARCHAR NOT NULL,
+    weights VARCHAR NOT NULL, frames INTEGER NOT NULL, sampling VARCHAR NOT NULL,
+    input_size INTEGER NOT NULL, options VARCHAR NOT NULL, dim INTEGER NOT NULL, created_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS embedding_files (
+    set_id VARCHAR NOT NULL, file VARCHAR PRIMARY KEY, num_rows INTEGER NOT NULL, created_at TIMESTAMP
+);
+"""
+
+VIDEO_COLUMNS = (
+    "video_id", "path", "label", "duration_s", "fps", "num_frames",
+    "width", "height", "rotation", "codec", "size_bytes",
+)

