@@ -21,11 +21,13 @@ def file_provenance(path: Path) -> str:
 
 def load_state_dict(path: Path) -> dict[str, Any]:
     """Load a state dict with ``torch.load(weights_only=True)``; unwraps ``{"state_dict": ...}`` files."""
+    import pickle
+
     import torch
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
         raise WeightsUnavailable(f"{path}: not a loadable weights file ({str(exc).splitlines()[0]}); pass a torch state dict") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]

@@ -5,7 +5,7 @@ a screwdriver (handle seen end-on, with a stripe) or an Allen key (an L-shaped a
 turns clockwise, ``unscrew`` anticlockwise; ``screw_<order>`` visits the four screws in that order
 (1 top-left, 2 top-right, 3 bottom-right, 4 bottom-left), turning clockwise at each;
 the Allen-key classes use key 1 (short, dark) or key 2 (long, silver). Position, scale, lighting,
-speed, start time and noise vary per clip from a seed. Every third clip is a portrait ``.MOV``
+speed, start time and noise vary per clip from a seed. The second of every three clips is a portrait ``.MOV``
 stored sideways with a rotation tag, as phones write them.
 """
 
@@ -72,7 +72,7 @@ def render_clip(label: str, seed: int, size: tuple[int, int] = SQUARE) -> np.nda
     background = _background(rng, width, height, centre, half * 1.6, light)
     speed = rng.uniform(0.7, 1.3)
     delay = int(rng.integers(0, 5))
-    positions, angles = _trajectory(plan, screws, speed, delay, rng)
+    positions, angles = trajectory(plan, screws, speed, delay, rng)
     noise = rng.uniform(2, 6)
     frames = np.empty((NUM_FRAMES, height, width, 3), np.uint8)
     for t in range(NUM_FRAMES):
@@ -98,7 +98,7 @@ def _background(rng: np.random.Generator, width: int, height: int, centre: np.nd
     return canvas * light
 
 
-def _trajectory(plan: ClipPlan, screws: np.ndarray, speed: float, delay: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def trajectory(plan: ClipPlan, screws: np.ndarray, speed: float, delay: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Tool position and turning angle at every frame."""
     sign = 1.0 if plan.clockwise else -1.0  # image y points down: a growing angle turns clockwise
     omega = sign * 0.45 * speed
@@ -112,18 +112,19 @@ def _trajectory(plan: ClipPlan, screws: np.ndarray, speed: float, delay: int, rn
         return positions, angles
     segment = (NUM_FRAMES - delay) / len(plan.visits) / speed
     travel = max(2.0, segment * 0.35)
+    angle = phase
     for t in range(NUM_FRAMES):
         local = max(0.0, (t - delay) / segment)
         visit = min(int(local), len(plan.visits) - 1)
         within = (local - visit) * segment
         here = screws[plan.visits[visit]]
-        if visit > 0 and within < travel:
+        if visit > 0 and within < travel:  # moving to the next screw, not turning
             before = screws[plan.visits[visit - 1]]
             positions[t] = before + (here - before) * (within / travel)
-            angles[t] = phase
         else:
             positions[t] = here
-            angles[t] = phase + omega * max(0.0, within - (travel if visit else 0))
+            angle += omega if t > delay else 0.0
+        angles[t] = angle
     return positions, angles
 
 
@@ -191,7 +192,7 @@ def make_demo_dataset(root: str | Path, *, clips_per_class: int = 6, seed: int =
         (root / label).mkdir(parents=True, exist_ok=True)
         for k in range(clips_per_class):
             number += 1
-            portrait = k % 3 == 2
+            portrait = k % 3 == 1
             path = root / label / (f"IMG_{number}.MOV" if portrait else f"IMG_{number}.mp4")
             clip_seed = seed * 100_003 + class_pos * 1000 + k
             frames = render_clip(label, clip_seed, PORTRAIT if portrait else SQUARE)

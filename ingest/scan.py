@@ -23,9 +23,13 @@ class ScanResult:
 
 
 def scan_folder(root: str | Path, *, progress: bool = True) -> ScanResult:
-    """Probe every video under ``root/<label>/``; one bad file never stops the others."""
+    """Probe every video under ``root/<label>/``; one bad file never stops the others.
+
+    A second file with the same bytes as one already found is reported as an error (stored once).
+    """
     found = discover(root)
     result = ScanResult(ignored=found.ignored)
+    seen: dict[str, str] = {}
     for label, path in tqdm(found.videos, desc="probing", unit="clip", disable=not progress):
         resolved = str(path.resolve())
         try:
@@ -33,6 +37,10 @@ def scan_folder(root: str | Path, *, progress: bool = True) -> ScanResult:
         except UnreadableVideo as exc:
             result.errors.append((resolved, exc.reason))
             continue
-        row = asdict(info) | {"path": resolved, "label": label, "video_id": content_hash(path)}
-        result.videos.append(row)
+        video_id = content_hash(path)
+        if video_id in seen:
+            result.errors.append((resolved, f"same bytes as {seen[video_id]}; a clip is stored once, delete the copy"))
+            continue
+        seen[video_id] = resolved
+        result.videos.append(asdict(info) | {"path": resolved, "label": label, "video_id": video_id})
     return result

@@ -159,12 +159,12 @@ class Store:
             con.execute("BEGIN")
             for video in videos:
                 old_path = known.get(video["video_id"])
+                replaced = con.execute(
+                    "DELETE FROM videos WHERE path = ? AND video_id <> ? RETURNING video_id", [video["path"], video["video_id"]]
+                ).fetchall()
                 if old_path is None:
-                    stale = con.execute(
-                        "DELETE FROM videos WHERE path = ? RETURNING video_id", [video["path"]]
-                    ).fetchall()
-                    summary.changed += bool(stale)
-                    summary.new += not stale
+                    summary.changed += bool(replaced)
+                    summary.new += not replaced
                 elif old_path != video["path"]:
                     summary.moved += 1
                 else:

@@ -1,0 +1,63 @@
+"""DESIGN.md section 2: the import direction between our packages, and a CLI that starts without torch."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = {"ingest", "embed", "store", "analysis", "detector", "cli"}
+ALLOWED = {
+    "ingest": set(),
+    "store": set(),
+    "embed": {"ingest", "store"},
+    "analysis": {"embed", "ingest", "store"},
+    "detector": {"embed", "ingest", "store", "analysis"},
+    "cli": OURS - {"cli"},
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & OURS
+
+
+def test_imports_flow_one_way() -> None:
+    violations = []
+    for package, allowed in ALLOWED.items():
+        files = [ROOT / "cli.py"] if package == "cli" else sorted((ROOT / package).rglob("*.py"))
+        assert files, f"no sources found for {package}"
+        for path in files:
+            bad = imported_packages(path) - allowed - {package}
+            if bad:
+                violations.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--store", "{store}", "sql", "SELECT 1"], ["sets", "--help"]])
+def test_cli_starts_without_torch(args: list[str], tmp_path: Path) -> None:
+    from store import Store
+
+    with Store(tmp_path / "s").writing():
+        pass  # an empty but valid store for `sql`
+    argv = [a.replace("{store}", str(tmp_path / "s")) for a in args]
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['cli.py', *{argv!r}]\n"
+        "try:\n    runpy.run_path('cli.py', run_name='__main__')\n"
+        "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "heavy = sorted(m for m in ('torch', 'faiss', 'cv2', 'transformers') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout, result.stdout

@@ -1,0 +1,124 @@
+"""The CLI through CliRunner: the main flow, output formats, exit codes, and every bad input of issue 3."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from store import Store
+from tests.media import truncate, write_audio_only
+from tests.test_store import snapshot
+
+
+def run(runner: CliRunner, store: Store, *args: str):
+    return runner.invoke(main, ["--store", str(store.root), *map(str, args)])
+
+
+@pytest.fixture
+def embedded(runner: CliRunner, store: Store, videos: Path) -> Store:
+    assert run(runner, store, "ingest", videos, "--labels", videos / "dataset_info.csv").exit_code == 0
+    assert run(runner, store, "embed", "--backbone", "tiny3d", "--frames", "4").exit_code == 0
+    return store
+
+
+def assert_one_line_error(result, *needles: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_main_flow_and_formats(runner: CliRunner, embedded: Store, demo_root: Path) -> None:
+    result = run(runner, embedded, "sql", "SELECT label, count(*) AS n FROM videos GROUP BY label ORDER BY label", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 10 and {r["n"] for r in rows} == {"2"}
+    result = run(runner, embedded, "sql", "SELECT l.name_it FROM labels l WHERE label = 'screw_1234'", "--format", "json")
+    assert json.loads(result.stdout) == [{"name_it": "avvitare_orario"}]
+    result = run(runner, embedded, "sets", "--format", "json")
+    (only,) = json.loads(result.stdout)
+    assert (only["weights"], only["vectors"], only["sql_view"]) == ("random-init", 20, "emb_tiny3d_f4_random")
+    result = run(runner, embedded, "neighbors", demo_root / "new" / "screw.mp4", "-k", "3", "--format", "json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert [r["rank"] for r in found] == [1, 2, 3]
+    assert found[0]["distance"] <= found[1]["distance"] <= found[2]["distance"]
+    assert "random-init" in result.stderr
+    table = run(runner, embedded, "sql", "SELECT 1 AS one")
+    assert table.stdout.splitlines()[0].strip() == "one"
+
+
+def test_second_embed_says_nothing_to_do(runner: CliRunner, embedded: Store) -> None:
+    result = run(runner, embedded, "embed", "--backbone", "tiny3d", "--frames", "4")
+    assert result.exit_code == 0
+    assert "nothing to embed" in result.stderr and "no model was run" in result.stderr
+
+
+def test_help_lists_the_commands(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--help"])
+    for command in ("demo-data", "ingest", "embed", "sql", "neighbors", "sets", "errors", "backbones"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty"])
+def test_ingest_missing_or_empty_directory(runner: CliRunner, embedded: Store, tmp_path: Path, kind: str) -> None:
+    folder = tmp_path / kind
+    if kind == "empty":
+        folder.mkdir()
+    before = snapshot(embedded)
+    assert_one_line_error(run(runner, embedded, "ingest", folder), str(folder))
+    assert snapshot(embedded) == before
+
+
+@pytest.mark.parametrize("kind", ["zero-byte", "text", "truncated", "audio-only"])
+def test_unreadable_files_are_recorded_and_the_rest_goes_on(runner: CliRunner, embedded: Store, videos: Path, kind: str) -> None:
+    bad = videos / "screw" / f"bad-{kind}.mp4"
+    if kind == "zero-byte":
+        bad.write_bytes(b"")
+    elif kind == "text":
+        bad.write_text("not a video\n")
+    elif kind == "truncated":
+        truncate(next((videos / "unscrew").glob("*.mp4")), bad, keep=0.6)
+    else:
+        write_audio_only(bad)
+    before = snapshot(embedded)
+    result = run(runner, embedded, "ingest", videos)
+    assert result.exit_code == 3, result.output
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped: ")]
+    assert len(skipped) == 1 and str(bad.resolve()) in skipped[0]
+    assert "20 unchanged" in result.stderr
+    videos_before, _, sets_before, vectors_before = before
+    videos_after, errors_after, sets_after, vectors_after = snapshot(embedded)
+    assert (videos_after, sets_after, vectors_after) == (videos_before, sets_before, vectors_before)
+    assert [e["path"] for e in errors_after] == [str(bad.resolve())]
+    listed = run(runner, embedded, "errors", "--format", "json")
+    assert json.loads(listed.stdout)[0]["reason"] == errors_after[0]["reason"]
+
+
+def test_bad_embed_arguments(runner: CliRunner, embedded: Store) -> None:
+    before = snapshot(embedded)
+    assert_one_line_error(run(runner, embedded, "embed", "--backbone", "nope"), "'nope'", "unknown backbone")
+    assert_one_line_error(run(runner, embedded, "embed", "--backbone", "tiny3d", "--frames", "0"), "--frames 0")
+    assert snapshot(embedded) == before
+
+
+def test_sql_errors(runner: CliRunner, embedded: Store) -> None:
+    before = snapshot(embedded)
+    assert_one_line_error(run(runner, embedded, "sql", "SELEC label FROM videos"), "SQL error", "SELEC")
+    assert_one_line_error(run(runner, embedded, "sql", "DELETE FROM videos"), "DELETE", "only reads")
+    assert snapshot(embedded) == before
+
+
+def test_neighbors_of_a_missing_clip(runner: CliRunner, embedded: Store, tmp_path: Path) -> None:
+    assert_one_line_error(run(runner, embedded, "neighbors", tmp_path / "nope.mp4"), "nope.mp4", "no such file")
+
+
+def test_commands_on_an_empty_store_say_what_to_do(runner: CliRunner, store: Store) -> None:
+    assert_one_line_error(run(runner, store, "sql", "SELECT 1"), "actionstore ingest")
+    assert_one_line_error(run(runner, store, "embed"), "actionstore ingest")

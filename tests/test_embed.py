@@ -1,0 +1,132 @@
+"""Embedding into a real store: tiny random-init model, the real EfficientNet-Lite0 weights, Once, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import embed.runner
+from embed import BadFrameCount, UnknownBackbone, WeightsUnavailable, embed_store, get_backbone, neighbors
+from ingest import scan_folder
+from store import Store
+
+
+def ingest(store: Store, folder: Path) -> None:
+    result = scan_folder(folder, progress=False)
+    store.record_ingest(result.videos, result.errors)
+
+
+def test_embed_fills_the_store_and_a_second_run_runs_no_model(store: Store, videos: Path, monkeypatch) -> None:
+    ingest(store, videos)
+    report = embed_store(store, backbone="tiny3d", frames=4, batch_size=8, progress=False)
+    assert (report.embedded, report.forwards, report.files_written) == (20, 20, 3)
+    assert report.set.weights == "random-init" and report.set.dim == 32 and report.set.num_vectors == 20
+    rows, matrix = store.load_vectors(report.set.set_id)
+    assert matrix.shape == (20, 32) and np.isfinite(matrix).all()
+    assert len({tuple(v) for v in matrix.round(6)}) == 20  # different clips, different vectors
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was built on a second run over unchanged data")
+
+    monkeypatch.setattr(embed.runner, "load_model", no_model)
+    again = embed_store(store, backbone="tiny3d", frames=4, progress=False)
+    assert (again.forwards, again.embedded, again.already) == (0, 0, 20)
+    assert len(list((store.embeddings_dir / report.set.set_id).glob("*.parquet"))) == 3
+
+
+def test_embed_only_new_clips_after_more_are_ingested(store: Store, videos: Path, demo_root: Path) -> None:
+    ingest(store, videos)
+    embed_store(store, backbone="tiny3d", frames=4, progress=False)
+    (videos / "screw" / "new.mp4").write_bytes((demo_root / "new" / "screw.mp4").read_bytes())
+    ingest(store, videos)
+    report = embed_store(store, backbone="tiny3d", frames=4, progress=False)
+    assert (report.forwards, report.already, report.set.num_vectors) == (1, 20, 21)
+
+
+def test_random_init_is_reproducible_so_queries_match_stored_vectors(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    report = embed_store(store, backbone="tiny3d", frames=4, progress=False)
+    clip = next((videos / "unscrew").glob("*.mp4"))
+    found = neighbors(store, clip, k=3)
+    assert found.rows[0]["path"] == str(clip.resolve())
+    assert found.rows[0]["distance"] == pytest.approx(0.0, abs=1e-5)
+    assert found.set.set_id == report.set.set_id
+
+
+def test_a_clip_that_vanished_after_ingest_is_recorded_and_the_rest_embed(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    gone = next((videos / "screw").glob("*.mp4"))
+    gone.unlink()
+    report = embed_store(store, backbone="tiny3d", frames=4, progress=False)
+    assert report.embedded == 19
+    assert [(Path(p).name, "no such file" in r) for p, r in report.failed] == [(gone.name, True)]
+    assert [(e["stage"], Path(e["path"]).name) for e in store.errors()] == [("embed", gone.name)]
+
+
+def test_real_efficientnet_lite0_weights_on_real_seed_clips(store: Store, seed_clips: list[Path], tmp_path: Path) -> None:
+    """The pretrained default on real footage: each seed GIF's nearest stored clip is itself."""
+    folder = tmp_path / "seed"
+    for clip in seed_clips:
+        (folder / clip.stem).mkdir(parents=True)
+        (folder / clip.stem / clip.name).write_bytes(clip.read_bytes())
+    ingest(store, folder)
+    report = embed_store(store, frames=4, progress=False)
+    assert report.set.weights == "pretrained:efficientnet-lite0-57934424"
+    assert report.set.dim == 1280 * 4 and report.embedded == len(seed_clips)
+    _, matrix = store.load_vectors(report.set.set_id)
+    assert matrix.min() >= 0  # pooled activations of a trained net (ReLU6/swish features) ...
+    assert matrix.std() > 0.05  # ... that differ between clips
+    found = neighbors(store, seed_clips[3], k=2)
+    assert found.rows[0]["label"] == seed_clips[3].stem
+    assert found.rows[0]["distance"] == pytest.approx(0.0, abs=1e-3)
+    assert found.rows[1]["distance"] > 1.0
+
+
+def test_untrained_and_pretrained_effnet_differ(videos: Path) -> None:
+    from embed.model_cache import load_model
+    from embed.runner import embed_frames
+    from ingest import decode_frames
+
+    spec = get_backbone("effnet_lite0_frames")
+    clip = next((videos / "screw").glob("*.mp4"))
+    frames = decode_frames(clip, 4, num_frames=40, short_side=224)
+    trained = embed_frames(load_model(spec.name, 4, {"segments": 4}, random_init=False, weights_path=None), spec, frames)
+    untrained = embed_frames(load_model(spec.name, 4, {"segments": 4}, random_init=True, weights_path=None), spec, frames)
+    assert trained.shape == untrained.shape == (5120,)
+    assert not np.allclose(trained, untrained, atol=1e-2)
+
+
+def test_bad_backbone_frames_and_weights(store: Store, videos: Path, tmp_path: Path) -> None:
+    ingest(store, videos)
+    with pytest.raises(UnknownBackbone, match="choose one of .*effnet_lite0_frames"):
+        embed_store(store, backbone="resnet9000", progress=False)
+    with pytest.raises(BadFrameCount, match="--frames 0"):
+        embed_store(store, backbone="tiny3d", frames=0, progress=False)
+    with pytest.raises(BadFrameCount, match="--frames 2: effnet_lite0_frames needs"):
+        embed_store(store, frames=2, progress=False)
+    with pytest.raises(WeightsUnavailable, match="no such file"):
+        embed_store(store, backbone="tiny3d", weights_path=tmp_path / "missing.pth", progress=False)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsUnavailable, match="not a loadable weights file"):
+        embed_store(store, backbone="tiny3d", weights_path=junk, progress=False)
+    assert store.sets()[0].num_vectors == 0  # the set was registered, nothing half-written
+
+
+def test_weights_file_provenance_and_strict_loading(store: Store, videos: Path, tmp_path: Path) -> None:
+    import torch
+
+    from embed.model_cache import load_model
+
+    ingest(store, videos)
+    model = load_model("tiny3d", 4, {}, random_init=True, weights_path=None)
+    good = tmp_path / "tiny.pth"
+    torch.save({k: v * 2 for k, v in model.state_dict().items()}, good)
+    report = embed_store(store, backbone="tiny3d", frames=4, weights_path=good, progress=False)
+    assert report.set.weights.startswith("file:") and report.embedded == 20
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"conv.weight": torch.zeros(1)}, wrong)
+    with pytest.raises(WeightsUnavailable, match="does not fit this backbone"):
+        embed_store(store, backbone="tiny3d", frames=4, weights_path=wrong, progress=False)

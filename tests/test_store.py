@@ -1,0 +1,146 @@
+"""The store on real DuckDB and Parquet: ingest records, set ids, atomic commits, the writer lock, SQL."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest import scan_folder
+from ingest.demo_data import render_clip, write_clip
+from store import NoSuchSet, ReadOnlySQL, Store, StoreError, StoreLocked, set_id_for
+from store.parquet_parts import embedding_table
+
+SETTINGS = dict(backbone="bb", weights="random-init", frames=4, sampling="uniform", input_size=32, options={}, dim=3)
+
+
+def ingest(store: Store, folder: Path):
+    result = scan_folder(folder, progress=False)
+    return store.record_ingest(result.videos, result.errors)
+
+
+def snapshot(store: Store) -> tuple:
+    """Everything a user could read from the store."""
+    return (store.videos(), store.errors(), store.sets(), {s.set_id: store.load_vectors(s.set_id)[0] for s in store.sets()})
+
+
+def add_vectors(store: Store, set_id: str, video_ids: list[str], seed: int = 0) -> None:
+    vectors = np.random.default_rng(seed).normal(size=(len(video_ids), 3)).astype(np.float32)
+    n = len(video_ids)
+    store.commit_embeddings(set_id, embedding_table(video_ids, ["original"] * n, [0] * n, [0.0] * n, [1.0] * n, vectors))
+
+
+def test_reingest_is_idempotent_and_a_moved_file_keeps_its_id(store: Store, videos: Path) -> None:
+    first = ingest(store, videos)
+    assert first.new == 20 and not first.failed
+    before = {v["video_id"]: v for v in store.videos()}
+    again = ingest(store, videos)
+    assert (again.new, again.unchanged) == (0, 20)
+    moved_from = next((videos / "screw").iterdir())
+    moved_to = videos / "screw" / "renamed.mp4"
+    moved_from.rename(moved_to)
+    third = ingest(store, videos)
+    assert third.moved == 1
+    after = {v["video_id"]: v for v in store.videos()}
+    assert after.keys() == before.keys()
+    assert [v["path"] for v in after.values() if v["path"].endswith("renamed.mp4")] == [str(moved_to.resolve())]
+
+
+def test_a_changed_file_gets_a_new_id_and_replaces_the_old_row(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    target = next((videos / "screw").glob("*.mp4"))
+    old_ids = {v["video_id"] for v in store.videos()}
+    write_clip(target, render_clip("screw", seed=12345))
+    summary = ingest(store, videos)
+    assert (summary.changed, summary.unchanged) == (1, 19)
+    rows = [v for v in store.videos() if v["path"] == str(target.resolve())]
+    assert len(rows) == 1 and rows[0]["video_id"] not in old_ids
+    assert len(store.videos()) == 20
+
+
+def test_a_duplicate_file_is_reported_and_stored_once(store: Store, videos: Path) -> None:
+    original = next((videos / "unscrew").glob("*.mp4"))
+    shutil.copy(original, videos / "unscrew_allenkey_1" / "copy.mp4")  # found after the original
+    summary = ingest(store, videos)
+    assert len(store.videos()) == 20
+    assert [(Path(p).name, "same bytes as" in reason) for p, reason in summary.failed] == [("copy.mp4", True)]
+
+
+def test_set_id_is_stable_and_depends_on_every_setting() -> None:
+    assert set_id_for(SETTINGS) == set_id_for(dict(SETTINGS))
+    assert set_id_for(SETTINGS) != set_id_for(SETTINGS | {"frames": 8})
+    assert set_id_for(SETTINGS) != set_id_for(SETTINGS | {"weights": "pretrained:x"})
+
+
+def test_commit_and_load_vectors_round_trip(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    ids = [v["video_id"] for v in store.videos()]
+    eset = store.ensure_set(**SETTINGS)
+    add_vectors(store, eset.set_id, ids[:5])
+    add_vectors(store, eset.set_id, ids[5:8], seed=1)
+    rows, matrix = store.load_vectors(eset.set_id)
+    assert matrix.shape == (8, 3) and matrix.dtype == np.float32
+    assert {r["video_id"] for r in rows} == set(ids[:8])
+    assert store.get_set().num_vectors == 8
+    assert store.embedded_keys(eset.set_id) == {(i, "original", 0) for i in ids[:8]}
+
+
+def test_crash_between_parquet_write_and_manifest_leaves_no_half_batch(store: Store, videos: Path, monkeypatch) -> None:
+    ingest(store, videos)
+    ids = [v["video_id"] for v in store.videos()]
+    eset = store.ensure_set(**SETTINGS)
+    add_vectors(store, eset.set_id, ids[:4])
+    before = snapshot(store)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed after the rename, before the manifest")
+
+    monkeypatch.setattr(Store, "_record_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        add_vectors(store, eset.set_id, ids[4:10])
+    monkeypatch.undo()
+    on_disk = list((store.embeddings_dir / eset.set_id).glob("*.parquet"))
+    assert len(on_disk) == 2  # the orphan is there ...
+    assert snapshot(store) == before  # ... but no reader sees it
+    columns, rows = store.sql(f"SELECT count(*) FROM {eset.view_name}")
+    assert rows == [(4,)]
+    removed = store.clean_orphans()
+    assert len(removed) == 1 and not removed[0].exists()
+    assert snapshot(store) == before
+
+
+def test_second_writer_fails_with_a_clear_message(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    other = Store(store.root, lock_timeout_s=0.2)
+    with store.writing():
+        with pytest.raises(StoreLocked, match="another actionstore process is writing"):
+            ingest(other, videos)
+        assert len(store.videos()) == 20  # the lock holder still reads and writes
+    assert ingest(other, videos).unchanged == 20
+
+
+def test_sql_is_read_only_and_sees_set_views(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    eset = store.ensure_set(**SETTINGS)
+    add_vectors(store, eset.set_id, [v["video_id"] for v in store.videos()][:6])
+    columns, rows = store.sql(f"SELECT label, count(*) AS n FROM {eset.view_name} GROUP BY label ORDER BY label")
+    assert columns == ["label", "n"] and sum(n for _, n in rows) == 6
+    assert store.sql("SELECT count(*) FROM embeddings")[1] == [(6,)]
+    assert store.sql(f"SELECT len(vector) FROM {eset.view_name} LIMIT 1")[1] == [(3,)]
+    for statement in ("DELETE FROM videos", "DROP TABLE videos", "COPY videos TO 'x.csv'",
+                      "CREATE TABLE t AS SELECT 1", "SELECT 1; DELETE FROM videos"):
+        with pytest.raises(ReadOnlySQL, match="only reads"):
+            store.sql(statement)
+    with pytest.raises(StoreError, match="SQL error"):
+        store.sql("SELEC 1")
+    assert len(store.videos()) == 20
+
+
+def test_store_errors_name_what_to_do(tmp_path: Path) -> None:
+    empty = Store(tmp_path / "none")
+    with pytest.raises(StoreError, match="run `actionstore ingest DIR` first"):
+        empty.videos()
+    with pytest.raises(NoSuchSet, match="no embedding sets yet"):
+        empty.get_set()
