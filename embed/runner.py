@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from tqdm import tqdm
-
 from embed.errors import EmbedError
 from embed.model_cache import load_model
 from embed.preprocess import to_input
 from embed.registry import DEFAULT_BACKBONE, BackboneSpec, get_backbone
 from ingest import UnreadableVideo, decode_frames
+from ingest.progress import progress as progress_bar
 from store import EmbeddingSet, Store
 from store.parquet_parts import embedding_table
 
@@ -108,7 +107,7 @@ def _run(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, todo:
         except UnreadableVideo as exc:
             return exc.reason
 
-    bar = tqdm(total=len(todo), desc=f"embedding {eset.name}", unit="clip", disable=not progress)
+    bar = progress_bar(total=len(todo), desc=f"embedding {eset.name}", unit="clip", enabled=progress)
     for video, decoded in _prefetch(decode, todo):
         if isinstance(decoded, str):
             report.failed.append((video["path"], decoded))

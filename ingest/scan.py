@@ -6,11 +6,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from ingest.discover import discover
 from ingest.errors import UnreadableVideo
 from ingest.probe import content_hash, probe
+from ingest.progress import progress as progress_bar
 
 
 @dataclass
@@ -30,7 +29,7 @@ def scan_folder(root: str | Path, *, progress: bool = True) -> ScanResult:
     found = discover(root)
     result = ScanResult(ignored=found.ignored)
     seen: dict[str, str] = {}
-    for label, path in tqdm(found.videos, desc="probing", unit="clip", disable=not progress):
+    for label, path in progress_bar(found.videos, desc="probing", unit="clip", enabled=progress):
         resolved = str(path.resolve())
         try:
             info = probe(path)
