@@ -233,7 +233,10 @@ class Store:
                      json.dumps(options, sort_keys=True), dim, _now()],
                 )
             elif row[0] != dim:
-                raise StoreError(f"set {set_id}: stored dim {row[0]} but the backbone now gives {dim}; use --force-new-set")
+                raise StoreError(
+                    f"set {set_id}: its vectors have dim {row[0]} but {backbone} now gives {dim}; "
+                    "the backbone changed since the set was made: embed into a new store (--store)"
+                )
         return self.get_set(set_id)
 
     def sets(self) -> list[EmbeddingSet]:

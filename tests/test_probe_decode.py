@@ -111,3 +111,23 @@ def test_probe_rejects_unreadable_files(tmp_path: Path) -> None:
         probe(empty)
     with pytest.raises(UnreadableVideo, match="not a readable video"):
         probe(text)
+
+
+def test_probe_rejects_a_truncated_faststart_mp4(tmp_path: Path) -> None:
+    """With the index at the front the file opens, but frames are missing: that is an error too."""
+    import av
+
+    from ingest.demo_data import render_clip
+
+    path = tmp_path / "faststart.mp4"
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 128, 128, "yuv420p"
+        for frame in render_clip("screw", 1):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    assert probe(path).num_frames == 40
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.7)])
+    with pytest.raises(UnreadableVideo, match=r"truncated: \d+ of 40 frames"):
+        probe(path)
