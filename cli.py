@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,8 @@ def info(message: str) -> None:
 def emit(columns: list[str], rows: list[tuple[Any, ...]] | list[list[Any]], fmt: str) -> None:
     """Print rows to stdout as an aligned table, CSV or JSON records."""
     if fmt == "json":
-        click.echo(json.dumps([dict(zip(columns, row)) for row in rows], default=_jsonable, indent=2))
+        records = [{c: _finite(v) for c, v in zip(columns, row)} for row in rows]
+        click.echo(json.dumps(records, default=_jsonable, indent=2, allow_nan=False))
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
@@ -75,6 +77,11 @@ def _cell(value: Any) -> str:
 
 def _jsonable(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become null, which JSON can hold."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
@@ -123,9 +130,7 @@ def ingest(obj: Context, directory: Path, labels_csv: Path | None) -> None:
 
     names = read_labels_csv(labels_csv) if labels_csv else []
     result = scan_folder(directory)
-    summary = obj.store.record_ingest(result.videos, result.errors)
-    if names:
-        obj.store.set_labels([vars(n) for n in names])
+    summary = obj.store.record_ingest(result.videos, result.errors, [vars(n) for n in names])
     info(f"ingested {len(result.videos)} clips from {directory}: {summary.new} new, {summary.moved} moved, "
          f"{summary.changed} changed, {summary.unchanged} unchanged"
          + (f"; {len(names)} label names from {labels_csv}" if names else ""))
@@ -186,8 +191,15 @@ def backbones(fmt: str) -> None:
 @format_option
 @click.pass_obj
 def sql(obj: Context, query: str, fmt: str) -> None:
-    """Run read-only SQL over the catalog; each set is a view emb_<name>, all sets the view embeddings."""
-    columns, rows = obj.store.sql(query)
+    """Run read-only SQL over the catalog and the sets' views.
+
+    Each set is a view emb_<set name> (vector as FLOAT[dim]) with centroids_<set name> (label, n,
+    centroid); emb and centroids alias the default set; embeddings unions all sets. Distances:
+    array_distance(a, b), array_cosine_distance(a, b).
+    """
+    from embed.registry import DEFAULT_BACKBONE
+
+    columns, rows = obj.store.sql(query, default_backbone=DEFAULT_BACKBONE)
     emit(columns, rows, fmt)
 
 
@@ -200,20 +212,83 @@ def errors(obj: Context, fmt: str) -> None:
     emit(["path", "stage", "reason", "failed_at"], [tuple(r.values()) for r in rows], fmt)
 
 
+set_option = click.option("--set", "set_ref", default=None,
+                          help="Set id, name or backbone (default: the only set, else the default backbone's).")
+metric_option = click.option("--metric", type=click.Choice(["l2", "cosine"]), default="l2", show_default=True)
+view_option = click.option("--view", "views", multiple=True, default=("original",), show_default=True,
+                           help="Views to search (repeatable); 'all' for every view.")
+weights_option = click.option("--weights", "weights_path", type=click.Path(path_type=Path),
+                              help="Weights file, for sets made with --weights.")
+
+
+def _views(views: tuple[str, ...]) -> tuple[str, ...] | None:
+    return None if "all" in views else views
+
+
 @main.command()
-@click.argument("clip", type=click.Path(path_type=Path))
-@click.option("--set", "set_ref", default=None, help="Set id, name or backbone (default: the only set, else the default backbone's).")
-@click.option("-k", default=5, show_default=True, type=click.IntRange(min=1))
-@click.option("--weights", "weights_path", type=click.Path(path_type=Path), help="Weights file, for sets made with --weights.")
+@click.argument("clip")
+@set_option
+@click.option("-k", default=5, show_default=True, type=int, help="How many neighbours.")
+@metric_option
+@click.option("--label", "labels", multiple=True, help="Only neighbours with this label (repeatable).")
+@view_option
+@click.option("--exclude-same-video", is_flag=True, help="Leave out every view of the query's own video.")
+@click.option("--index", "kind", default="auto", show_default=True, help="auto, flat, ivf, hnsw, or a FAISS factory string.")
+@weights_option
 @format_option
 @click.pass_obj
-def neighbors(obj: Context, clip: Path, set_ref: str | None, k: int, weights_path: Path | None, fmt: str) -> None:
-    """Embed CLIP with a set's settings and print its nearest stored clips."""
+def neighbors(obj: Context, clip: str, set_ref: str | None, k: int, metric: str, labels: tuple[str, ...],
+              views: tuple[str, ...], exclude_same_video: bool, kind: str, weights_path: Path | None, fmt: str) -> None:
+    """Nearest stored clips to CLIP: a stored clip's path or video id, or a new video file."""
     from embed import neighbors as find
 
-    found = find(obj.store, clip, set_ref=set_ref, k=k, weights_path=weights_path)
-    info(f"nearest stored clips to {clip} in set {found.set.name} (weights {found.set.weights}):")
-    emit(["rank", "label", "distance", "path"], [(r["rank"], r["label"], r["distance"], r["path"]) for r in found.rows], fmt)
+    found = find(obj.store, clip, set_ref=set_ref, k=k, metric=metric, labels=labels or None, views=_views(views),
+                 exclude_same_video=exclude_same_video, kind=kind, weights_path=weights_path, notify=info)
+    how = "embedded now" if found.embedded_now else f"stored clip {found.query_video_id}"
+    info(f"nearest stored clips to {clip} ({how}) in set {found.set.name} (weights {found.set.weights}), {metric} distance:")
+    emit(["rank", "label", "distance", "view", "path"],
+         [(i + 1, h.label, h.distance, h.view, h.path) for i, h in enumerate(found.hits)], fmt)
+
+
+@main.command()
+@click.argument("clip", required=False)
+@click.option("--centroid", help="Search around this label's centroid instead of a clip.")
+@click.option("--radius", required=True, type=float, help="Distance in the chosen metric.")
+@set_option
+@metric_option
+@view_option
+@click.option("--list", "list_rows", is_flag=True, help="List every row found, not just the counts by label.")
+@weights_option
+@format_option
+@click.pass_obj
+def within(obj: Context, clip: str | None, centroid: str | None, radius: float, set_ref: str | None, metric: str,
+           views: tuple[str, ...], list_rows: bool, weights_path: Path | None, fmt: str) -> None:
+    """Stored clips within --radius of CLIP or of a label's --centroid, counted by label."""
+    from embed import range_query
+    from store import counts_by_label
+
+    found = range_query(obj.store, radius=radius, clip=clip, centroid=centroid, set_ref=set_ref, metric=metric,
+                        views=_views(views), weights_path=weights_path, notify=info)
+    info(f"{len(found.hits)} stored rows within {radius} ({metric}) of {found.centre} in set {found.set.name}")
+    if list_rows:
+        emit(["label", "distance", "view", "path"], [(h.label, h.distance, h.view, h.path) for h in found.hits], fmt)
+    else:
+        emit(["label", "count"], list(counts_by_label(found.hits).items()), fmt)
+
+
+@main.command()
+@set_option
+@click.option("--to", "target", required=True, type=click.Path(path_type=Path), help="FILE.parquet or FILE.npy")
+@view_option
+@click.pass_obj
+def export(obj: Context, set_ref: str | None, target: Path, views: tuple[str, ...]) -> None:
+    """Write a set's vectors with their labels to Parquet, or to .npy plus a .rows.csv."""
+    from embed.registry import DEFAULT_BACKBONE
+    from store.export import export_set
+
+    eset = obj.store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
+    for path in export_set(obj.store, eset.set_id, target, views=_views(views)):
+        info(f"wrote {path}")
 
 
 if __name__ == "__main__":

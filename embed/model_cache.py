@@ -7,12 +7,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from embed.errors import EmbedError
 from embed.registry import get_backbone
 
 
 def load_model(name: str, frames: int, options: dict[str, Any], *, random_init: bool, weights_path: Path | None, device: str = "cpu") -> Any:
     """The backbone in eval mode on ``device``, cached by its settings."""
+    check_device(device)
     return _cached(name, frames, json.dumps(options, sort_keys=True), random_init, weights_path, device)
+
+
+def check_device(device: str) -> None:
+    """Raise EmbedError unless torch can use ``device`` here."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as exc:
+        raise EmbedError(f"--device {device!r}: not a torch device; use cpu, cuda or cuda:N") from exc
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise EmbedError(f"--device {device}: no CUDA GPU is visible here; use --device cpu")
+    if parsed.type not in ("cpu", "cuda"):
+        raise EmbedError(f"--device {device}: only cpu and cuda are supported")
 
 
 @lru_cache(maxsize=4)

@@ -1,29 +1,32 @@
-"""Embed a new clip with a stored set's settings, and find its nearest stored clips."""
+"""Embed a new clip with a stored set's settings, and find the nearest stored clips to a clip."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from embed.errors import WeightsUnavailable
+from embed.errors import EmbedError, WeightsUnavailable
 from embed.model_cache import load_model
 from embed.registry import DEFAULT_BACKBONE, get_backbone
-from embed.runner import embed_frames
+from embed.runner import ORIGINAL_VIEW, embed_frames
 from embed.weights import RANDOM_INIT, file_provenance
-from ingest import decode_frames, probe
-from store import EmbeddingSet, Store, knn
+from ingest import content_hash, decode_frames, probe
+from store import EmbeddingSet, Hit, Store, centroid_of, nearest, within
+from store.index import Notify
 
 
 @dataclass
 class Neighbors:
-    """A query clip's nearest stored clips in one set, nearest first."""
+    """A query clip's nearest stored rows in one set, nearest first."""
 
     set: EmbeddingSet
     query: str
-    rows: list[dict[str, Any]]
+    query_video_id: str | None  # set when the query is (byte-identical to) a stored clip
+    embedded_now: bool  # True when the model ran on the query file
+    hits: list[Hit]
 
 
 def embed_clip(path: str | Path, eset: EmbeddingSet, *, weights_path: Path | None = None, device: str = "cpu") -> np.ndarray:
@@ -43,17 +46,59 @@ def embed_clip(path: str | Path, eset: EmbeddingSet, *, weights_path: Path | Non
     return embed_frames(model, spec, frames, device)
 
 
-def neighbors(store: Store, clip: str | Path, *, set_ref: str | None = None, k: int = 5,
-              weights_path: Path | None = None) -> Neighbors:
-    """The ``k`` stored clips (original views) nearest to ``clip`` in the set, with L2 distances."""
+def query_vector(store: Store, clip: str | Path, eset: EmbeddingSet, *, weights_path: Path | None = None) -> tuple[np.ndarray, str | None, bool]:
+    """The vector of a clip given as a stored video id, a stored path, or a new file.
+
+    A stored clip (or a file with the same bytes as one) uses its stored vector and runs no model.
+    Returns ``(vector, video_id or None, embedded_now)``.
+    """
+    video = store.find_video(clip)
+    if video is None and Path(clip).is_file():
+        video = store.find_video(content_hash(clip))
+    if video is not None:
+        stored = store.stored_vector(eset.set_id, video["video_id"], ORIGINAL_VIEW)
+        if stored is not None:
+            return stored, video["video_id"], False
+        clip = video["path"]
+    elif not Path(clip).exists():
+        raise EmbedError(f"{clip}: no such file, and no stored clip has that id or path")
+    vector = embed_clip(clip, eset, weights_path=weights_path)
+    return vector, (video["video_id"] if video else None), True
+
+
+def neighbors(store: Store, clip: str | Path, *, set_ref: str | None = None, k: int = 5, metric: str = "l2",
+              labels: Sequence[str] | None = None, views: Sequence[str] | None = (ORIGINAL_VIEW,),
+              exclude_same_video: bool = False, kind: str = "auto", weights_path: Path | None = None,
+              notify: Notify | None = None) -> Neighbors:
+    """The ``k`` stored rows nearest to ``clip`` in a set (see ``store.nearest`` for the filters)."""
     eset = store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
-    rows, vectors = store.load_vectors(eset.set_id)
-    if not rows:
-        raise WeightsUnavailable(f"set {eset.name} holds no vectors yet; run `actionstore embed` first")
-    query = embed_clip(clip, eset, weights_path=weights_path)
-    distances, indices = knn(vectors, query[None, :], k)
-    found = [
-        {"rank": rank + 1, "label": rows[i]["label"], "path": rows[i]["path"], "distance": float(d), "video_id": rows[i]["video_id"]}
-        for rank, (d, i) in enumerate(zip(distances[0], indices[0]))
-    ]
-    return Neighbors(set=eset, query=str(clip), rows=found)
+    vector, video_id, embedded_now = query_vector(store, clip, eset, weights_path=weights_path)
+    exclude = [video_id] if exclude_same_video and video_id else None
+    hits = nearest(store, eset.set_id, vector[None, :], k, metric=metric, views=views, labels=labels,
+                   exclude_videos=exclude, kind=kind, notify=notify)[0]
+    return Neighbors(set=eset, query=str(clip), query_video_id=video_id, embedded_now=embedded_now, hits=hits)
+
+
+@dataclass
+class RangeResult:
+    """Every stored row within a radius of a clip or a class centroid."""
+
+    set: EmbeddingSet
+    centre: str
+    radius: float
+    hits: list[Hit]
+
+
+def range_query(store: Store, *, radius: float, clip: str | Path | None = None, centroid: str | None = None,
+                set_ref: str | None = None, metric: str = "l2", views: Sequence[str] | None = (ORIGINAL_VIEW,),
+                weights_path: Path | None = None, notify: Notify | None = None) -> RangeResult:
+    """Rows within ``radius`` of ``clip`` (stored or new) or of the centroid of label ``centroid``."""
+    if (clip is None) == (centroid is None):
+        raise EmbedError("give either a CLIP or --centroid LABEL (not both)")
+    eset = store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
+    if centroid is not None:
+        vector, centre = centroid_of(store, eset.set_id, centroid, views=views), f"centroid of {centroid}"
+    else:
+        vector, centre = query_vector(store, clip, eset, weights_path=weights_path)[0], str(clip)
+    hits = within(store, eset.set_id, vector, radius, metric=metric, views=views, notify=notify)
+    return RangeResult(set=eset, centre=centre, radius=radius, hits=hits)

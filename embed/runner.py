@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
 from embed.errors import EmbedError
 from embed.model_cache import load_model
 from embed.preprocess import to_input
 from embed.registry import DEFAULT_BACKBONE, BackboneSpec, get_backbone
-from ingest import UnreadableVideo, decode_frames
+from ingest import UnreadableVideo, content_hash, decode_frames
 from ingest.progress import progress as progress_bar
-from store import EmbeddingSet, Store
+from store import EmbeddingSet, Store, set_id_for
 from store.parquet_parts import embedding_table
 
 ORIGINAL_VIEW = "original"
@@ -69,17 +70,22 @@ def embed_store(
     spec = get_backbone(backbone)
     settings = set_settings(spec, frames, random_init=random_init, weights_path=weights_path)
     started = time.perf_counter()
+    if not store.exists():
+        raise EmbedError(f"{store.root}: no store here yet; run `actionstore ingest DIR` first (or pass --store)")
     with store.writing():
         store.clean_orphans()
         videos = store.videos()
         if not videos:
             raise EmbedError(f"{store.root}: the store has no videos; run `actionstore ingest DIR` first")
+        keys = store.embedded_keys(set_id_for(settings))
+        todo = [v for v in videos if (v["video_id"], ORIGINAL_VIEW, 0) not in keys]
+        model = None
+        if todo:  # built before the set is registered, so a bad device or weights file leaves no trace
+            model = load_model(spec.name, settings["frames"], settings["options"], random_init=random_init,
+                               weights_path=weights_path, device=device)
         eset = store.ensure_set(**settings)
-        done = {video_id for video_id, view, window in store.embedded_keys(eset.set_id) if view == ORIGINAL_VIEW and window == 0}
-        todo = [v for v in videos if v["video_id"] not in done]
         report = EmbedReport(set=eset, already=len(videos) - len(todo))
-        if todo:
-            model = load_model(spec.name, eset.frames, eset.options, random_init=random_init, weights_path=weights_path, device=device)
+        if model is not None:
             _run(store, spec, eset, model, todo, batch_size, device, progress, report)
         store.record_errors(report.failed, "embed")
         report.set = store.get_set(eset.set_id)
@@ -103,6 +109,8 @@ def _run(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, todo:
 
     def decode(video: dict[str, Any]) -> np.ndarray | str:
         try:
+            if Path(video["path"]).is_file() and content_hash(video["path"]) != video["video_id"]:
+                return "the file changed since it was ingested; run `actionstore ingest` again, then embed"
             return decode_frames(video["path"], eset.frames, num_frames=video["num_frames"], short_side=spec.input_size)
         except UnreadableVideo as exc:
             return exc.reason

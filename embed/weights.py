@@ -28,7 +28,8 @@ def load_state_dict(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-        raise WeightsUnavailable(f"{path}: not a loadable weights file ({str(exc).splitlines()[0]}); pass a torch state dict") from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise WeightsUnavailable(f"{path}: not a loadable weights file ({reason}); pass a torch state dict") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

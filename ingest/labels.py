@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -30,24 +31,41 @@ def read_labels_csv(path: str | Path) -> list[LabelNames]:
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such labels file; pass a CSV with columns {','.join(ORIGINAL_COLUMNS)}")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ORIGINAL_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise IngestError(
-                f"{path}: missing column(s) {','.join(missing)}; a labels CSV needs {','.join(ORIGINAL_COLUMNS)}"
-            )
-        names: dict[str, LabelNames] = {}
-        for line, row in enumerate(reader, start=2):
-            parts = PurePosixPath(row["PATH_VIDEO"].replace("\\", "/")).parts
-            if len(parts) < 2:
-                raise IngestError(f"{path}:{line}: PATH_VIDEO {row['PATH_VIDEO']!r} has no label folder; use <label>/<file>")
-            label = parts[-2]
-            index = row["LABEL"].strip()
-            names[label] = LabelNames(label, row["ENG_CLASS"].strip(), row["CLASS"].strip(), int(index) if index.isdigit() else None)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # spreadsheets often save Italian names this way
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in ORIGINAL_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise IngestError(f"{path}: missing column(s) {','.join(missing)}; a labels CSV needs {','.join(ORIGINAL_COLUMNS)}")
+    names: dict[str, LabelNames] = {}
+    try:
+        rows = list(enumerate(reader, start=2))
+    except csv.Error as exc:
+        raise IngestError(f"{path}: not a valid CSV ({exc}); fix the quoting and try again") from exc
+    for line, row in rows:
+        if any(row.get(c) is None for c in ORIGINAL_COLUMNS):
+            raise IngestError(f"{path}:{line}: the row has fewer than {len(ORIGINAL_COLUMNS)} fields; give {','.join(ORIGINAL_COLUMNS)}")
+        parts = PurePosixPath(row["PATH_VIDEO"].strip().replace("\\", "/")).parts
+        if len(parts) < 2:
+            raise IngestError(f"{path}:{line}: PATH_VIDEO {row['PATH_VIDEO']!r} has no label folder; use <label>/<file>")
+        label = parts[-2]
+        names[label] = LabelNames(label, row["ENG_CLASS"].strip(), row["CLASS"].strip(), _class_index(path, line, row["LABEL"]))
     if not names:
         raise IngestError(f"{path}: no rows; a labels CSV needs {','.join(ORIGINAL_COLUMNS)} and one row per clip")
     return sorted(names.values(), key=lambda n: n.label)
+
+
+def _class_index(path: Path, line: int, value: str) -> int | None:
+    """The LABEL column: a class number, or empty."""
+    value = value.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) >= 2**31:
+        raise IngestError(f"{path}:{line}: LABEL {value!r} is not a class number; use 0, 1, 2 ... or leave it empty")
+    return int(value)
 
 
 def write_labels_csv(path: str | Path, rows: list[tuple[str, int, str, str]]) -> None:

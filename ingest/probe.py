@@ -45,8 +45,10 @@ def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.
         raise UnreadableVideo(path, "no such file; check the path")
     if path.stat().st_size == 0:
         raise UnreadableVideo(path, "empty file (0 bytes); re-copy or re-export the clip")
+    if path.is_dir():
+        raise UnreadableVideo(path, "is a directory, not a video file")
     try:
-        container = av.open(str(path))
+        container = av.open(str(path.resolve()))  # absolute: a name like "step:1.mp4" is not a protocol
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise UnreadableVideo(path, f"not a readable video ({_short(exc)}); re-export it as MP4/MOV") from exc
     if not container.streams.video:
@@ -64,14 +66,16 @@ def probe(path: str | Path) -> VideoInfo:
     path = Path(path)
     container, stream = open_video(path)
     try:
-        try:
-            first = next(container.decode(stream), None)
-        except av.FFmpegError as exc:
-            raise UnreadableVideo(path, f"cannot decode its first frame ({_short(exc)}); the file may be truncated") from exc
+        first = next(container.decode(stream), None)
         if first is None:
             raise UnreadableVideo(path, "no frame could be decoded; the file may be truncated or empty")
         rotation = int(first.rotation or 0)
-        container.seek(0)
+    except av.FFmpegError as exc:
+        raise UnreadableVideo(path, f"cannot decode its first frame ({_short(exc)}); the file may be truncated") from exc
+    finally:
+        container.close()
+    container, stream = open_video(path)  # reopened rather than seeking: raw streams cannot seek
+    try:
         num_frames, span = _count_packets(path, container, stream)
     finally:
         container.close()

@@ -1,10 +1,11 @@
 """The store: DuckDB catalog + Parquet embedding files + FAISS indexes. Imports no other package of ours."""
 
 from store.errors import NoSuchSet, ReadOnlySQL, StoreError, StoreLocked
-from store.search import knn
+from store.index import KINDS, METRICS, SetIndex, get_index
+from store.search import Hit, centroid_of, counts_by_label, nearest, within
 from store.store import DEFAULT_ROOT, EmbeddingSet, IngestSummary, Store, set_id_for
 
 __all__ = [
-    "DEFAULT_ROOT", "EmbeddingSet", "IngestSummary", "NoSuchSet", "ReadOnlySQL", "Store",
-    "StoreError", "StoreLocked", "knn", "set_id_for",
+    "DEFAULT_ROOT", "EmbeddingSet", "Hit", "IngestSummary", "KINDS", "METRICS", "NoSuchSet", "ReadOnlySQL",
+    "SetIndex", "Store", "StoreError", "StoreLocked", "centroid_of", "counts_by_label", "get_index", "nearest", "set_id_for", "within",
 ]

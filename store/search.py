@@ -1,26 +1,109 @@
-"""Nearest-neighbour search over a set's vectors (FAISS; heavy import deferred)."""
+"""k-NN and range search over a set through its index: the one call analyses and detectors use."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
+from store.errors import StoreError
+from store.index import Notify, SetIndex, get_index
+from store.store import Store
 
-def knn(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k-NN by Euclidean distance with a FAISS flat index: ``(distances, indices)``, each ``(q, k)``.
 
-    ``k`` is capped at the number of vectors; distances are plain (not squared) L2.
+@dataclass(frozen=True)
+class Hit:
+    """One stored row found by a search."""
+
+    video_id: str
+    view: str
+    window: int
+    label: str
+    path: str
+    distance: float
+
+
+def nearest(store: Store, set_id: str, queries: np.ndarray, k: int, *, metric: str = "l2",
+            views: Sequence[str] | None = ("original",), labels: Sequence[str] | None = None,
+            exclude_videos: Sequence[str | None] | None = None, kind: str = "auto",
+            notify: Notify | None = None) -> list[list[Hit]]:
+    """The ``k`` nearest stored rows to each query, nearest first.
+
+    ``labels`` keeps only rows of those labels; ``exclude_videos[i]`` drops every row (every view)
+    of that video from query ``i``'s results, so a clip's own views never count as its neighbours.
     """
-    import faiss
-
+    index = get_index(store, set_id, metric=metric, views=views, kind=kind, notify=notify)
+    queries = _check_queries(queries, index)
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-    if vectors.shape[0] == 0:
-        raise ValueError("no stored vectors to search")
-    if queries.shape[1] != vectors.shape[1]:
-        raise ValueError(f"query dim {queries.shape[1]} does not match stored dim {vectors.shape[1]}")
-    index = faiss.IndexFlatL2(vectors.shape[1])
-    index.add(vectors)
-    distances, indices = index.search(queries, min(k, vectors.shape[0]))
-    return np.sqrt(np.maximum(distances, 0)), indices
+        raise StoreError(f"-k {k}: must be at least 1")
+    if k > index.size:
+        raise StoreError(f"-k {k}: larger than the set, which holds {index.size} vectors; pass -k {index.size} or less")
+    allowed = None
+    if labels:
+        row_labels = np.array(store.video_labels(index.keys.column("video_id"))[0], dtype=object)
+        allowed = np.flatnonzero(np.isin(row_labels, list(labels)))
+        if allowed.size == 0:
+            raise StoreError(f"--label {', '.join(labels)}: no stored vectors with that label")
+    extra = 0
+    if exclude_videos is not None:
+        if len(exclude_videos) != len(queries):
+            raise StoreError("internal: one excluded video per query")
+        extra = max(Counter(index.keys.column("video_id").to_pylist()).values())
+    fetch = min(k + extra, index.size if allowed is None else allowed.size)
+    distances, positions = index.search(queries, fetch, allowed)
+    results = []
+    for q in range(len(queries)):
+        keep = [(d, p) for d, p in zip(distances[q], positions[q]) if p >= 0]
+        if exclude_videos is not None and exclude_videos[q] is not None:
+            video_ids = index.keys.column("video_id")
+            keep = [(d, p) for d, p in keep if video_ids[int(p)].as_py() != exclude_videos[q]]
+        results.append(_hits(store, index, keep[:k]))
+    return results
+
+
+def within(store: Store, set_id: str, query: np.ndarray, radius: float, *, metric: str = "l2",
+           views: Sequence[str] | None = ("original",), notify: Notify | None = None) -> list[Hit]:
+    """Every stored row within ``radius`` of ``query`` (a vector or a centroid), nearest first; exact."""
+    if not radius >= 0:
+        raise StoreError(f"--radius {radius}: must be zero or positive")
+    index = get_index(store, set_id, metric=metric, views=views, kind="flat", notify=notify)
+    query = _check_queries(query, index)
+    distances, positions = index.range(query[0], radius)
+    return _hits(store, index, list(zip(distances, positions)))
+
+
+def centroid_of(store: Store, set_id: str, label: str, *, views: Sequence[str] | None = ("original",)) -> np.ndarray:
+    """The mean vector of a label's stored rows."""
+    rows, vectors = store.load_vectors(set_id, views=views)
+    mask = np.asarray(rows.column("label").to_pylist(), dtype=object) == label
+    if not mask.any():
+        known = sorted(set(rows.column("label").to_pylist()))
+        raise StoreError(f"--centroid {label!r}: no stored vectors with that label; labels: {', '.join(known)}")
+    return vectors[mask].mean(axis=0)
+
+
+def counts_by_label(hits: Sequence[Hit]) -> dict[str, int]:
+    """How many hits each label has, largest first."""
+    return dict(Counter(h.label for h in hits).most_common())
+
+
+def _check_queries(queries: np.ndarray, index: SetIndex) -> np.ndarray:
+    queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    if queries.ndim != 2 or queries.shape[1] != index.index.d:
+        raise StoreError(f"query vector of dimension {queries.shape[-1]} does not match the set's dimension {index.index.d}")
+    if not np.isfinite(queries).all():
+        raise StoreError("query vector has NaN or infinite values")
+    return queries
+
+
+def _hits(store: Store, index: SetIndex, found: list[tuple[float, int]]) -> list[Hit]:
+    if not found:
+        return []
+    keys = index.keys.take([int(p) for _, p in found]).to_pylist()
+    labels, paths = store.video_labels([k["video_id"] for k in keys])
+    return [
+        Hit(k["video_id"], k["view"], int(k["window"]), label or "", path or "", float(d))
+        for k, label, path, (d, _) in zip(keys, labels, paths, found)
+    ]

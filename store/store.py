@@ -20,10 +20,12 @@ from store.errors import NoSuchSet, ReadOnlySQL, StoreError
 from store.locking import writer_lock
 from store.parquet_parts import TMP_PREFIX, read_parts, write_part
 from store.schema import DDL, SCHEMA_VERSION, VIDEO_COLUMNS
+from store.sql_views import create_views
 
 DEFAULT_ROOT = "actionstore-data"
 READ_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 SET_SETTINGS = ("backbone", "weights", "frames", "sampling", "input_size", "options")
+ROW_COLUMNS = ("p.video_id", "p.view", "p.window", "p.t_start", "p.t_end", "v.label", "v.path")
 
 
 @dataclass(frozen=True)
@@ -147,38 +149,53 @@ class Store:
 
     # -- videos and labels -----------------------------------------------------------------
 
-    def record_ingest(self, videos: list[dict[str, Any]], errors: list[tuple[str, str]]) -> IngestSummary:
-        """Record probed videos (dicts with VIDEO_COLUMNS) and unreadable files, in one transaction.
+    def record_ingest(self, videos: list[dict[str, Any]], errors: list[tuple[str, str]],
+                      labels: list[dict[str, Any]] = ()) -> IngestSummary:
+        """Record probed videos (dicts with VIDEO_COLUMNS), unreadable files and label names in one transaction.
 
-        A known id at a new path is a move (path updated); a known path with a new id is a changed
-        file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors``.
+        A known id at a new path is a move (path and label updated) when the old file is gone, and a
+        duplicate (reported, not stored) when it is still there. A known path with a new id is a
+        changed file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors``.
         """
         summary = IngestSummary(failed=list(errors))
         with self.writing(), self._connect(read_only=False) as con:
             known = dict(con.execute("SELECT video_id, path FROM videos").fetchall())
             con.execute("BEGIN")
-            for video in videos:
-                old_path = known.get(video["video_id"])
-                replaced = con.execute(
-                    "DELETE FROM videos WHERE path = ? AND video_id <> ? RETURNING video_id", [video["path"], video["video_id"]]
-                ).fetchall()
-                if old_path is None:
-                    summary.changed += bool(replaced)
-                    summary.new += not replaced
-                elif old_path != video["path"]:
-                    summary.moved += 1
-                else:
-                    summary.unchanged += 1
-                values = [video[c] for c in VIDEO_COLUMNS] + [_now()]
-                con.execute(
-                    f"INSERT INTO videos VALUES ({', '.join('?' * len(values))}) ON CONFLICT (video_id) DO UPDATE "
-                    "SET path = excluded.path, label = excluded.label",
-                    values,
-                )
-                con.execute("DELETE FROM ingest_errors WHERE path = ?", [video["path"]])
-            self._insert_errors(con, errors, "ingest")
-            con.execute("COMMIT")
+            try:
+                for video in videos:
+                    self._record_video(con, video, known.get(video["video_id"]), summary)
+                self._insert_errors(con, summary.failed, "ingest")
+                for row in labels:
+                    con.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?)",
+                                [row["label"], row["name_en"], row["name_it"], row["class_index"]])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         return summary
+
+    @staticmethod
+    def _record_video(con: duckdb.DuckDBPyConnection, video: dict[str, Any], old_path: str | None, summary: IngestSummary) -> None:
+        if old_path is not None and old_path != video["path"] and Path(old_path).exists():
+            summary.failed.append((video["path"], f"same bytes as {old_path}; a clip is stored once, delete the copy"))
+            return
+        replaced = con.execute(
+            "DELETE FROM videos WHERE path = ? AND video_id <> ? RETURNING video_id", [video["path"], video["video_id"]]
+        ).fetchall()
+        if old_path is None:
+            summary.changed += bool(replaced)
+            summary.new += not replaced
+        elif old_path != video["path"]:
+            summary.moved += 1
+        else:
+            summary.unchanged += 1
+        values = [video[c] for c in VIDEO_COLUMNS] + [_now()]
+        con.execute(
+            f"INSERT INTO videos VALUES ({', '.join('?' * len(values))}) ON CONFLICT (video_id) DO UPDATE "
+            "SET path = excluded.path, label = excluded.label",
+            values,
+        )
+        con.execute("DELETE FROM ingest_errors WHERE path = ?", [video["path"]])
 
     def record_errors(self, errors: list[tuple[str, str]], stage: str) -> None:
         """Record files that failed at ``stage`` (``ingest``, ``embed``...) with their one-line reasons."""
@@ -194,16 +211,6 @@ class Store:
                 "SET stage = excluded.stage, reason = excluded.reason, failed_at = excluded.failed_at",
                 [path, stage, reason, _now()],
             )
-
-    def set_labels(self, labels: list[dict[str, Any]]) -> int:
-        """Upsert display names (dicts with label, name_en, name_it, class_index); returns the count."""
-        with self.writing(), self._connect(read_only=False) as con:
-            for row in labels:
-                con.execute(
-                    "INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?)",
-                    [row["label"], row["name_en"], row["name_it"], row["class_index"]],
-                )
-        return len(labels)
 
     def videos(self) -> list[dict[str, Any]]:
         """Every catalogued video, ordered by label then path."""
@@ -277,7 +284,12 @@ class Store:
     def set_files(self, set_id: str) -> list[Path]:
         """The committed Parquet files of a set, from the manifest (uncommitted files are never read)."""
         rows = self._query("SELECT file FROM embedding_files WHERE set_id = ? ORDER BY created_at, file", [set_id])
-        return [self.root / r["file"] for r in rows]
+        files = [self.root / r["file"] for r in rows]
+        for path in files:
+            if not path.is_file():
+                raise StoreError(f"{path}: listed in the store's manifest but missing; restore it from a backup "
+                                 "(the store's files must not be moved or deleted by hand)")
+        return files
 
     def embedded_keys(self, set_id: str) -> set[tuple[str, str, int]]:
         """The ``(video_id, view, window)`` keys a set already holds."""
@@ -287,8 +299,15 @@ class Store:
         return set(zip(*(table.column(c).to_pylist() for c in ("video_id", "view", "window"))))
 
     def commit_embeddings(self, set_id: str, table: pa.Table) -> Path:
-        """Write one batch as a Parquet file (atomic rename), then record it in the manifest."""
+        """Write one batch as a Parquet file (atomic rename), then record it in the manifest.
+
+        A batch whose vectors do not have the set's dimension is refused before anything is written.
+        """
         with self.writing():
+            eset = self.get_set(set_id)
+            width = table.schema.field("vector").type.list_size
+            if width != eset.dim:
+                raise StoreError(f"set {eset.name} holds {eset.dim}-d vectors; refusing a batch of {width}-d vectors")
             path = write_part(self.embeddings_dir / set_id, table)
             self._record_file(set_id, path, table.num_rows)
         return path
@@ -312,28 +331,74 @@ class Store:
                         removed.append(path)
             return removed
 
-    def load_vectors(self, set_id: str, *, views: Sequence[str] = ("original",)) -> tuple[list[dict[str, Any]], np.ndarray]:
-        """A set's rows (joined to ``videos``; vectors of removed videos are left out) and their matrix."""
+    def load_vectors(self, set_id: str, *, views: Sequence[str] | None = ("original",)) -> tuple[pa.Table, np.ndarray]:
+        """A set's rows and their ``(rows, dim)`` float32 matrix, for the given views (None: all).
+
+        Rows (``video_id, view, window, t_start, t_end, label, path``) are joined to ``videos``, so
+        vectors of removed videos are left out; they are ordered by label, path, view, window.
+        """
         files = self.set_files(set_id)
         if not files:
-            return [], np.zeros((0, 0), np.float32)
+            return pa.table({c.split(".")[1]: [] for c in ROW_COLUMNS}), np.zeros((0, 0), np.float32)
+        where = f"WHERE p.view IN ({', '.join('?' * len(views))})" if views is not None else ""
         with self._connect(read_only=not self._lock_depth) as con:
             con.register("parts", read_parts(files))
-            marks = ", ".join("?" * len(views))
             table = con.sql(
-                "SELECT p.video_id, p.view, p.window, p.t_start, p.t_end, v.label, v.path, p.vector FROM parts p "
-                f"JOIN videos v USING (video_id) WHERE p.view IN ({marks}) ORDER BY v.label, v.path, p.view, p.window",
-                params=list(views),
+                f"SELECT {', '.join(ROW_COLUMNS)}, p.vector FROM parts p JOIN videos v USING (video_id) {where} "
+                "ORDER BY v.label, v.path, p.view, p.window",
+                params=list(views or []),
             ).to_arrow_table()
         vectors = table.column("vector").combine_chunks()
         matrix = vectors.values.to_numpy().reshape(len(table), -1) if len(table) else np.zeros((0, 0), np.float32)
-        rows = table.drop_columns(["vector"]).to_pylist()
-        return rows, np.ascontiguousarray(matrix, dtype=np.float32)
+        return table.drop_columns(["vector"]), np.ascontiguousarray(matrix, dtype=np.float32)
+
+    def find_video(self, ref: str | Path) -> dict[str, Any] | None:
+        """The catalogued video with this id or at this path (resolved), else None."""
+        rows = self._query("SELECT * FROM videos WHERE video_id = ? OR path = ?", [str(ref), str(Path(ref).resolve())])
+        return rows[0] if rows else None
+
+    def stored_vector(self, set_id: str, video_id: str, view: str = "original", window: int = 0) -> np.ndarray | None:
+        """One stored vector of a set, or None when the set does not hold it."""
+        files = self.set_files(set_id)
+        if not files:
+            return None
+        with self._connect(read_only=not self._lock_depth) as con:
+            row = con.execute(
+                'SELECT vector FROM read_parquet(?) WHERE video_id = ? AND view = ? AND "window" = ? LIMIT 1',
+                [[str(f) for f in files], video_id, view, window],
+            ).fetchone()
+        return None if row is None else np.asarray(row[0], dtype=np.float32)
+
+    def video_labels(self, video_ids: pa.Array | list[str]) -> tuple[list[str | None], list[str | None]]:
+        """Labels and paths aligned with ``video_ids`` (None for ids no longer catalogued)."""
+        ids = pa.table({"video_id": pa.array(video_ids, pa.string()), "pos": pa.array(range(len(video_ids)), pa.int64())})
+        with self._connect(read_only=not self._lock_depth) as con:
+            con.register("ids", ids)
+            table = con.sql("SELECT v.label, v.path FROM ids LEFT JOIN videos v USING (video_id) ORDER BY ids.pos").to_arrow_table()
+        return table.column("label").to_pylist(), table.column("path").to_pylist()
+
+    def set_version(self, set_id: str) -> str:
+        """A fingerprint of what a set holds now: its committed files and the catalogued videos.
+
+        Derived data (indexes) records it and is rebuilt when it differs.
+        """
+        files = [r["file"] for r in self._query("SELECT file FROM embedding_files WHERE set_id = ? ORDER BY file", [set_id])]
+        ids = self._query("SELECT coalesce(string_agg(video_id, ',' ORDER BY video_id), '') AS ids FROM videos")[0]["ids"]
+        return hashlib.sha256("\n".join([*files, ids]).encode()).hexdigest()[:16]
 
     # -- SQL -------------------------------------------------------------------------------
 
-    def sql(self, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run read-only SQL over the catalog plus one view per set (``emb_<name>``) and ``embeddings``."""
+    def sql(self, query: str, *, default_backbone: str | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run read-only SQL over the catalog and the views of ``store.sql_views`` (``emb_<set>``...).
+
+        ``emb`` and ``centroids`` alias the set that ``get_set(None, default_backbone=...)`` picks.
+        """
+        sets = self.sets()
+        try:
+            default = self.get_set(None, default_backbone=default_backbone).name
+        except NoSuchSet:
+            default = None
+        views = [(s.set_id, s.name, s.dim, self.set_files(s.set_id)) for s in sets]
         with self._connect(read_only=True) as con:
             try:
                 statements = con.extract_statements(query)
@@ -346,7 +411,7 @@ class Store:
                     raise ReadOnlySQL(
                         f"refused: {statement.type.name} statement; `actionstore sql` only reads (use SELECT)"
                     )
-            self._create_views(con)
+            create_views(con, views, default)
             try:
                 cursor = None
                 for statement in statements:
@@ -356,28 +421,6 @@ class Store:
                 return columns, cursor.fetchall()
             except duckdb.Error as exc:
                 raise StoreError(f"SQL error: {_one_line(exc)}") from exc
-
-    def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Temporary views of each set's committed files, joined to ``videos``."""
-        parts = []
-        for s in self._set_names(con):
-            files = [str(self.root / f) for (f,) in con.execute(
-                "SELECT file FROM embedding_files WHERE set_id = ? ORDER BY file", [s["set_id"]]).fetchall()]
-            if not files:
-                continue
-            listing = ", ".join(f"'{f.replace(chr(39), chr(39) * 2)}'" for f in files)
-            select = (f"SELECT '{s['set_id']}' AS set_id, '{s['name']}' AS set_name, p.video_id, v.label, v.path, "
-                      f"p.view, p.window, p.t_start, p.t_end, p.vector FROM read_parquet([{listing}]) p "
-                      "JOIN videos v USING (video_id)")
-            con.execute(f'CREATE TEMP VIEW "emb_{s["name"]}" AS {select}')
-            parts.append(select.replace("p.vector", "p.vector::FLOAT[] AS vector"))
-        if parts:
-            con.execute(f"CREATE TEMP VIEW embeddings AS {' UNION ALL '.join(parts)}")
-
-    @staticmethod
-    def _set_names(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-        cursor = con.execute("SELECT set_id, name FROM embedding_sets ORDER BY created_at")
-        return [dict(zip(("set_id", "name"), row)) for row in cursor.fetchall()]
 
     def size_bytes(self) -> int:
         """Bytes on disk under the store directory."""

@@ -50,6 +50,8 @@ def test_main_flow_and_formats(runner: CliRunner, embedded: Store, demo_root: Pa
     assert [r["rank"] for r in found] == [1, 2, 3]
     assert found[0]["distance"] <= found[1]["distance"] <= found[2]["distance"]
     assert "random-init" in result.stderr
+    nan = run(runner, embedded, "sql", "SELECT 'nan'::DOUBLE AS x, 'inf'::DOUBLE AS y", "--format", "json")
+    assert json.loads(nan.stdout) == [{"x": None, "y": None}]
     table = run(runner, embedded, "sql", "SELECT 1 AS one")
     assert table.stdout.splitlines()[0].strip() == "one"
 

@@ -72,3 +72,27 @@ def test_bad_labels_csv(tmp_path: Path) -> None:
         read_labels_csv(bad)
     with pytest.raises(IngestError, match="no such labels file"):
         read_labels_csv(tmp_path / "none.csv")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\navvitare,7\n", "fewer than 4 fields"),
+        ("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\navvitare,²,avvitare/a.mp4,screw\n", "LABEL '²' is not a class number"),
+        ("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\navvitare,99999999999,avvitare/a.mp4,screw\n", "is not a class number"),
+        ("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\navvitare,7,a.mp4,screw\n", "has no label folder"),
+        ("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\n", "no rows"),
+    ],
+)
+def test_malformed_labels_rows_name_the_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(IngestError, match=message):
+        read_labels_csv(path)
+
+
+def test_labels_csv_saved_by_a_spreadsheet_in_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_bytes("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\nsvitare però,3,svitare/a.mp4,unscrew\n".encode("cp1252"))
+    (names,) = read_labels_csv(path)
+    assert (names.label, names.name_it, names.class_index) == ("svitare", "svitare però", 3)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import embed.runner
-from embed import BadFrameCount, UnknownBackbone, WeightsUnavailable, embed_store, get_backbone, neighbors
+from embed import BadFrameCount, EmbedError, UnknownBackbone, WeightsUnavailable, embed_clip, embed_store, get_backbone, neighbors
 from ingest import scan_folder
 from store import Store
 
@@ -49,9 +50,11 @@ def test_random_init_is_reproducible_so_queries_match_stored_vectors(store: Stor
     ingest(store, videos)
     report = embed_store(store, backbone="tiny3d", frames=4, progress=False)
     clip = next((videos / "unscrew").glob("*.mp4"))
+    stored = store.stored_vector(report.set.set_id, store.find_video(clip)["video_id"])
+    np.testing.assert_allclose(embed_clip(clip, report.set), stored, atol=1e-5)
     found = neighbors(store, clip, k=3)
-    assert found.rows[0]["path"] == str(clip.resolve())
-    assert found.rows[0]["distance"] == pytest.approx(0.0, abs=1e-5)
+    assert not found.embedded_now  # a stored clip is looked up, not re-embedded
+    assert found.hits[0].path == str(clip.resolve()) and found.hits[0].distance == pytest.approx(0.0, abs=1e-5)
     assert found.set.set_id == report.set.set_id
 
 
@@ -78,10 +81,12 @@ def test_real_efficientnet_lite0_weights_on_real_seed_clips(store: Store, seed_c
     _, matrix = store.load_vectors(report.set.set_id)
     assert matrix.min() >= 0  # pooled activations of a trained net (ReLU6/swish features) ...
     assert matrix.std() > 0.05  # ... that differ between clips
-    found = neighbors(store, seed_clips[3], k=2)
-    assert found.rows[0]["label"] == seed_clips[3].stem
-    assert found.rows[0]["distance"] == pytest.approx(0.0, abs=1e-3)
-    assert found.rows[1]["distance"] > 1.0
+    fresh = embed_clip(seed_clips[3], report.set)  # the model run again on the original file
+    found = neighbors(store, seed_clips[3], k=2)  # same bytes as a stored clip: its stored vector
+    assert found.query_video_id is not None and not found.embedded_now
+    assert found.hits[0].label == seed_clips[3].stem and found.hits[0].distance == pytest.approx(0.0, abs=1e-4)
+    assert found.hits[1].distance > 1.0
+    np.testing.assert_allclose(fresh, store.stored_vector(report.set.set_id, found.query_video_id), atol=1e-3)
 
 
 def test_untrained_and_pretrained_effnet_differ(videos: Path) -> None:
@@ -112,7 +117,31 @@ def test_bad_backbone_frames_and_weights(store: Store, videos: Path, tmp_path: P
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(WeightsUnavailable, match="not a loadable weights file"):
         embed_store(store, backbone="tiny3d", weights_path=junk, progress=False)
-    assert store.sets()[0].num_vectors == 0  # the set was registered, nothing half-written
+    empty = tmp_path / "empty.pth"
+    empty.write_bytes(b"")
+    with pytest.raises(WeightsUnavailable, match="not a loadable weights file"):
+        embed_store(store, backbone="tiny3d", weights_path=empty, progress=False)
+    with pytest.raises(EmbedError, match="--device 'toaster': not a torch device"):
+        embed_store(store, backbone="tiny3d", device="toaster", progress=False)
+    if not torch.cuda.is_available():
+        with pytest.raises(EmbedError, match="no CUDA GPU"):
+            embed_store(store, backbone="tiny3d", device="cuda", progress=False)
+    assert store.sets() == []  # a failed run registers no set, so later commands still find the right one
+
+
+def test_a_file_changed_after_ingest_is_not_embedded_under_its_old_id(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    target = next((videos / "screw").glob("*.mp4"))
+    target.write_bytes(next((videos / "unscrew").glob("*.mp4")).read_bytes())
+    report = embed_store(store, backbone="tiny3d", frames=4, progress=False)
+    assert report.embedded == 19
+    assert [(Path(p).name, "changed since it was ingested" in r) for p, r in report.failed] == [(target.name, True)]
+
+
+def test_embed_on_a_missing_store_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(EmbedError, match="no store here yet"):
+        embed_store(Store(tmp_path / "nowhere"), backbone="tiny3d", progress=False)
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_weights_file_provenance_and_strict_loading(store: Store, videos: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from ingest import IngestError, UnreadableVideo, content_hash, decode_frames, discover, probe, sample_indices
 from ingest.demo_data import write_clip
-from tests.media import indexed_frames, marked_portrait, write_indexed_clip
+from tests.media import indexed_frames, marked_portrait, write_indexed_clip, write_raw_h264
 
 
 def test_discover_matches_extensions_case_insensitively(tmp_path: Path) -> None:
@@ -131,3 +131,13 @@ def test_probe_rejects_a_truncated_faststart_mp4(tmp_path: Path) -> None:
     path.write_bytes(data[: int(len(data) * 0.7)])
     with pytest.raises(UnreadableVideo, match=r"truncated: \d+ of 40 frames"):
         probe(path)
+
+
+def test_names_that_look_like_protocols_and_raw_streams(tmp_path: Path) -> None:
+    colon = write_indexed_clip(tmp_path / "step:1.mp4", count=12)
+    assert probe(colon).num_frames == 12
+    raw = write_raw_h264(tmp_path / "raw.mp4", count=10)
+    info = probe(raw)  # no container to seek in: probed by reopening, not by a crash
+    assert (info.codec, info.num_frames) == ("h264", 10)
+    with pytest.raises(UnreadableVideo, match="is a directory"):
+        probe(tmp_path)

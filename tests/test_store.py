@@ -23,7 +23,11 @@ def ingest(store: Store, folder: Path):
 
 def snapshot(store: Store) -> tuple:
     """Everything a user could read from the store."""
-    return (store.videos(), store.errors(), store.sets(), {s.set_id: store.load_vectors(s.set_id)[0] for s in store.sets()})
+    vectors = {}
+    for s in store.sets():
+        rows, matrix = store.load_vectors(s.set_id, views=None)
+        vectors[s.set_id] = (rows.to_pylist(), matrix.tobytes())
+    return (store.videos(), store.errors(), store.sets(), vectors)
 
 
 def add_vectors(store: Store, set_id: str, video_ids: list[str], seed: int = 0) -> None:
@@ -82,7 +86,7 @@ def test_commit_and_load_vectors_round_trip(store: Store, videos: Path) -> None:
     add_vectors(store, eset.set_id, ids[5:8], seed=1)
     rows, matrix = store.load_vectors(eset.set_id)
     assert matrix.shape == (8, 3) and matrix.dtype == np.float32
-    assert {r["video_id"] for r in rows} == set(ids[:8])
+    assert set(rows.column("video_id").to_pylist()) == set(ids[:8])
     assert store.get_set().num_vectors == 8
     assert store.embedded_keys(eset.set_id) == {(i, "original", 0) for i in ids[:8]}
 
@@ -144,3 +148,35 @@ def test_store_errors_name_what_to_do(tmp_path: Path) -> None:
         empty.videos()
     with pytest.raises(NoSuchSet, match="no embedding sets yet"):
         empty.get_set()
+
+
+def test_a_copy_elsewhere_is_a_duplicate_not_a_move(store: Store, videos: Path, tmp_path: Path) -> None:
+    ingest(store, videos)
+    original = next((videos / "screw").glob("*.mp4"))
+    other = tmp_path / "other" / "unscrew"
+    other.mkdir(parents=True)
+    (other / "copy.mp4").write_bytes(original.read_bytes())
+    summary = ingest(store, tmp_path / "other")
+    assert (summary.moved, summary.new) == (0, 0)
+    assert "same bytes as" in summary.failed[0][1]
+    row = store.find_video(original)
+    assert (row["label"], row["path"]) == ("screw", str(original.resolve()))
+
+
+def test_a_missing_embedding_file_is_a_clear_error(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    eset = store.ensure_set(**SETTINGS)
+    add_vectors(store, eset.set_id, [v["video_id"] for v in store.videos()][:3])
+    next((store.embeddings_dir / eset.set_id).glob("*.parquet")).unlink()
+    with pytest.raises(StoreError, match="listed in the store's manifest but missing"):
+        store.sql("SELECT count(*) FROM videos")
+
+
+def test_a_batch_of_the_wrong_dimension_is_refused(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    eset = store.ensure_set(**SETTINGS)
+    ids = [v["video_id"] for v in store.videos()][:2]
+    table = embedding_table(ids, ["original"] * 2, [0, 0], [0.0, 0.0], [1.0, 1.0], np.zeros((2, 5), np.float32))
+    with pytest.raises(StoreError, match="holds 3-d vectors; refusing a batch of 5-d vectors"):
+        store.commit_embeddings(eset.set_id, table)
+    assert store.set_files(eset.set_id) == [] and not list(store.root.rglob("*.parquet"))

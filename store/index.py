@@ -1,0 +1,230 @@
+"""FAISS indexes derived from a set's Parquet files: built on demand, saved, never stale.
+
+An index is saved under ``indexes/<set_id>/`` as three files written atomically: the FAISS index,
+the row order it was built from (``.rows.parquet``), and a ``.json`` record (written last, so it
+marks a complete index) holding the set version, metric, views and factory string. Loading checks
+the version against the set's current one and rebuilds on any difference or damage, so a search
+never returns a row the set no longer has and never misses one it has.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from store.errors import StoreError
+from store.store import Store
+
+METRICS = ("l2", "cosine")
+KINDS = ("auto", "flat", "ivf", "hnsw")
+# Exact search up to this many vectors; above it an IVF index (see benchmarks/knn.py for the figures).
+AUTO_FLAT_MAX = 200_000
+HNSW_EF_SEARCH = 128
+IVF_PROBE_FRACTION = 1 / 16
+KEY_COLUMNS = ("video_id", "view", "window")
+BLAS_MIN_QUERIES = 20
+
+Notify = Callable[[str], None]
+
+
+@dataclass
+class SetIndex:
+    """A built index with the row keys its positions stand for."""
+
+    set_id: str
+    metric: str
+    views: tuple[str, ...] | None
+    factory: str
+    version: str
+    keys: pa.Table  # video_id, view, window, in index order
+    index: Any  # faiss.Index
+
+    @property
+    def size(self) -> int:
+        return self.keys.num_rows
+
+    @property
+    def exact(self) -> bool:
+        return self.factory == "Flat"
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and row positions of the ``k`` nearest rows (``-1`` where fewer exist).
+
+        ``allowed`` restricts the search to those row positions. L2 distances are plain (not squared);
+        cosine distances are ``1 - cosine similarity``.
+        """
+        import faiss
+
+        queries = prepare(queries, self.metric)
+        params = None
+        if allowed is not None:
+            params = _search_params(self.index, faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+        # Batches of 20+ queries go through BLAS (3-4x numpy here, DESIGN.md section 8); smaller ones take
+        # the exact pairwise path, which is faster for one query and gives 0 for identical vectors.
+        faiss.cvar.distance_compute_blas_threshold = BLAS_MIN_QUERIES if len(queries) >= BLAS_MIN_QUERIES else 2**31 - 1
+        raw, positions = self.index.search(queries, k, params=params)
+        return to_distance(raw, self.metric), positions
+
+    def range(self, query: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and positions of every row within ``radius`` of ``query`` (exact indexes only)."""
+        if not self.exact:
+            raise StoreError("internal: range search needs an exact (flat) index")
+        query = prepare(query[None, :], self.metric)
+        threshold = radius**2 if self.metric == "l2" else 1.0 - radius
+        limits, raw, positions = self.index.range_search(query, threshold)
+        order = np.argsort(raw if self.metric == "l2" else -raw, kind="stable")
+        return to_distance(raw[order], self.metric), positions[order]
+
+
+def prepare(vectors: np.ndarray, metric: str) -> np.ndarray:
+    """Float32, C-contiguous; unit length for cosine (inner product on unit vectors)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if metric == "cosine":
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors / np.maximum(norms, 1e-12)
+    return vectors
+
+
+def to_distance(raw: np.ndarray, metric: str) -> np.ndarray:
+    """FAISS scores to distances: sqrt of squared L2, or 1 - inner product for cosine."""
+    return np.sqrt(np.maximum(raw, 0)) if metric == "l2" else 1.0 - raw
+
+
+def factory_string(kind: str, n: int) -> str:
+    """The FAISS factory string for an index kind over ``n`` vectors; any other string passes through."""
+    if kind == "auto":
+        kind = "flat" if n <= AUTO_FLAT_MAX else "ivf"
+    if kind == "flat":
+        return "Flat"
+    if kind == "ivf":
+        return f"IVF{max(1, min(int(4 * math.sqrt(n)), n // 39))},Flat"
+    if kind == "hnsw":
+        return "HNSW32"
+    return kind
+
+
+def build_index(vectors: np.ndarray, metric: str, factory: str) -> Any:
+    """Train (if needed) and fill a FAISS index; search-time knobs set for high recall."""
+    import faiss
+
+    if metric not in METRICS:
+        raise StoreError(f"--metric {metric!r}: choose one of {', '.join(METRICS)}")
+    vectors = prepare(vectors, metric)
+    faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    try:
+        index = faiss.index_factory(vectors.shape[1], factory, faiss_metric)
+    except RuntimeError as exc:
+        raise StoreError(f"--index {factory!r}: not a FAISS index factory string ({str(exc).splitlines()[0][:120]})") from exc
+    if not index.is_trained:
+        rng = np.random.default_rng(0)
+        sample = vectors if len(vectors) <= 256 * 1024 else vectors[rng.choice(len(vectors), 256 * 1024, replace=False)]
+        index.train(sample)
+    index.add(vectors)
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.nprobe = max(1, int(ivf.nlist * IVF_PROBE_FRACTION))
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
+
+def _search_params(index: Any, selector: Any) -> Any:
+    """Search parameters carrying ``selector`` and the index's own search knobs."""
+    import faiss
+
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        return faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nprobe)
+    if hasattr(index, "hnsw"):
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
+    return faiss.SearchParameters(sel=selector)
+
+
+def to_gpu(index: Any) -> Any:
+    """The same index on every visible GPU when faiss-gpu sees one; otherwise unchanged."""
+    import faiss
+
+    if faiss.get_num_gpus() == 0 or not hasattr(faiss, "index_cpu_to_all_gpus") or hasattr(index, "hnsw"):
+        return index
+    return faiss.index_cpu_to_all_gpus(index)
+
+
+def index_paths(store: Store, set_id: str, metric: str, views: Sequence[str] | None, kind: str) -> dict[str, Path]:
+    """Where an index and its row order and record live."""
+    view_part = "all" if views is None else "+".join(sorted(views))
+    stem = "-".join([metric, kind.replace(",", "_").replace("/", "_"), view_part])
+    folder = store.root / "indexes" / set_id
+    return {"index": folder / f"{stem}.faiss", "rows": folder / f"{stem}.rows.parquet", "record": folder / f"{stem}.json"}
+
+
+def get_index(store: Store, set_id: str, *, metric: str = "l2", views: Sequence[str] | None = ("original",),
+              kind: str = "auto", notify: Notify | None = None, gpu: bool = True) -> SetIndex:
+    """The set's index for ``metric`` and ``views``: loaded when current, else (re)built and saved."""
+    if metric not in METRICS:
+        raise StoreError(f"--metric {metric!r}: choose one of {', '.join(METRICS)}")
+    views_key = None if views is None else tuple(sorted(views))
+    version = store.set_version(set_id)
+    paths = index_paths(store, set_id, metric, views_key, kind)
+    loaded = _load(paths, version, notify)
+    if loaded is None:
+        loaded = _build_and_save(store, set_id, metric, views_key, kind, version, paths)
+    factory, keys, index = loaded
+    return SetIndex(set_id, metric, views_key, factory, version, keys, to_gpu(index) if gpu else index)
+
+
+def _load(paths: dict[str, Path], version: str, notify: Notify | None) -> tuple[str, pa.Table, Any] | None:
+    """A saved index when its record matches ``version`` and its files are whole; None to rebuild."""
+    import faiss
+
+    if not paths["record"].exists():
+        return None
+    try:
+        record = json.loads(paths["record"].read_text())
+        if record["version"] != version:
+            _say(notify, f"index {paths['index'].name}: the set changed since it was built; rebuilding")
+            return None
+        keys = pq.read_table(paths["rows"])
+        index = faiss.read_index(str(paths["index"]))
+        if index.ntotal != keys.num_rows or keys.num_rows != record["rows"]:
+            raise ValueError(f"{index.ntotal} vectors but {keys.num_rows} row keys")
+    except (OSError, ValueError, KeyError, RuntimeError, pa.ArrowException) as exc:
+        _say(notify, f"index {paths['index']}: unreadable ({' '.join(str(exc).split())[:120]}); rebuilding")
+        return None
+    return record["factory"], keys, index
+
+
+def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ...] | None, kind: str, version: str,
+                    paths: dict[str, Path]) -> tuple[str, pa.Table, Any]:
+    import faiss
+
+    rows, vectors = store.load_vectors(set_id, views=views)
+    if rows.num_rows == 0:
+        name = next((s.name for s in store.sets() if s.set_id == set_id), set_id)
+        raise StoreError(f"set {name} has no vectors" + (f" for views {', '.join(views)}" if views else "")
+                         + "; run `actionstore embed` first")
+    factory = factory_string(kind, rows.num_rows)
+    index = build_index(vectors, metric, factory)
+    keys = rows.select(list(KEY_COLUMNS))
+    paths["index"].parent.mkdir(parents=True, exist_ok=True)
+    tmp = {name: path.with_name(f".tmp-{os.getpid()}-{path.name}") for name, path in paths.items()}
+    faiss.write_index(index, str(tmp["index"]))
+    pq.write_table(keys, tmp["rows"])
+    tmp["record"].write_text(json.dumps({"version": version, "metric": metric, "views": views, "factory": factory,
+                                         "rows": keys.num_rows}))
+    for name in ("index", "rows", "record"):  # the record last: it marks a complete index
+        os.replace(tmp[name], paths[name])
+    return factory, keys, index
+
+
+def _say(notify: Notify | None, message: str) -> None:
+    if notify is not None:
+        notify(message)
