@@ -123,8 +123,9 @@ def demo_data(directory: Path, clips_per_class: int, seed: int, holdout: Path | 
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--labels", "labels_csv", type=click.Path(path_type=Path), help="Labels CSV (CLASS,LABEL,PATH_VIDEO,ENG_CLASS).")
+@click.option("--prune", is_flag=True, help="Also remove catalogued clips under DIRECTORY whose files are gone.")
 @click.pass_obj
-def ingest(obj: Context, directory: Path, labels_csv: Path | None) -> None:
+def ingest(obj: Context, directory: Path, labels_csv: Path | None, prune: bool) -> None:
     """Probe, hash and catalogue every clip under DIRECTORY/<label>/."""
     from ingest import read_labels_csv, scan_folder
 
@@ -134,10 +135,22 @@ def ingest(obj: Context, directory: Path, labels_csv: Path | None) -> None:
     info(f"ingested {len(result.videos)} clips from {directory}: {summary.new} new, {summary.moved} moved, "
          f"{summary.changed} changed, {summary.unchanged} unchanged"
          + (f"; {len(names)} label names from {labels_csv}" if names else ""))
+    if prune:
+        removed = obj.store.remove_videos(obj.store.missing_under(directory))
+        info(f"pruned {len(removed)} clip(s) whose files are gone")
     if result.ignored:
         info(f"ignored {len(result.ignored)} non-video file(s), e.g. {result.ignored[0]}")
     if summary.failed:
         report_skipped(summary.failed, "unreadable file(s)")
+
+
+@main.command()
+@click.argument("refs", nargs=-1, required=True)
+@click.pass_obj
+def remove(obj: Context, refs: tuple[str, ...]) -> None:
+    """Remove clips (by video id or path) from the catalog; every later query leaves them out."""
+    for video in obj.store.remove_videos(refs):
+        info(f"removed {video['video_id']} ({video['label']}: {video['path']})")
 
 
 @main.command()

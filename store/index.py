@@ -32,6 +32,7 @@ HNSW_EF_SEARCH = 128
 IVF_PROBE_FRACTION = 1 / 16
 KEY_COLUMNS = ("video_id", "view", "window")
 BLAS_MIN_QUERIES = 20
+RANGE_TOLERANCE = 1e-6
 
 Notify = Callable[[str], None]
 
@@ -75,11 +76,15 @@ class SetIndex:
         return to_distance(raw, self.metric), positions
 
     def range(self, query: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-        """Distances and positions of every row within ``radius`` of ``query`` (exact indexes only)."""
+        """Distances and positions of every row within ``radius`` of ``query`` (exact indexes only).
+
+        Inclusive: a row at exactly ``radius`` (within float32 rounding, 1e-6 relative) is inside.
+        """
         if not self.exact:
             raise StoreError("internal: range search needs an exact (flat) index")
         query = prepare(query[None, :], self.metric)
-        threshold = radius**2 if self.metric == "l2" else 1.0 - radius
+        slack = RANGE_TOLERANCE * max(radius, 1.0)
+        threshold = (radius + slack) ** 2 if self.metric == "l2" else 1.0 - radius - slack
         limits, raw, positions = self.index.range_search(query, threshold)
         order = np.argsort(raw if self.metric == "l2" else -raw, kind="stable")
         return to_distance(raw[order], self.metric), positions[order]

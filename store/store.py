@@ -197,6 +197,29 @@ class Store:
         )
         con.execute("DELETE FROM ingest_errors WHERE path = ?", [video["path"]])
 
+    def remove_videos(self, refs: Sequence[str | Path]) -> list[dict[str, Any]]:
+        """Remove catalogued videos by id or path; their vectors stay on disk but leave every set's results.
+
+        Raises StoreError naming the first ref that matches no video (nothing is removed then).
+        """
+        with self.writing():
+            found = []
+            for ref in refs:
+                video = self.find_video(ref)
+                if video is None:
+                    raise StoreError(f"{ref}: no catalogued video has this id or path; see `actionstore sql \"SELECT video_id, path FROM videos\"`")
+                found.append(video)
+            with self._connect(read_only=False) as con:
+                for video in found:
+                    con.execute("DELETE FROM videos WHERE video_id = ?", [video["video_id"]])
+        return found
+
+    def missing_under(self, root: str | Path) -> list[str]:
+        """Ids of catalogued videos below ``root`` whose files no longer exist."""
+        prefix = str(Path(root).resolve()).rstrip("/") + "/"
+        rows = self._query("SELECT video_id, path FROM videos WHERE starts_with(path, ?)", [prefix])
+        return [r["video_id"] for r in rows if not Path(r["path"]).exists()]
+
     def record_errors(self, errors: list[tuple[str, str]], stage: str) -> None:
         """Record files that failed at ``stage`` (``ingest``, ``embed``...) with their one-line reasons."""
         if errors:

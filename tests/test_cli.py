@@ -124,3 +124,58 @@ def test_neighbors_of_a_missing_clip(runner: CliRunner, embedded: Store, tmp_pat
 def test_commands_on_an_empty_store_say_what_to_do(runner: CliRunner, store: Store) -> None:
     assert_one_line_error(run(runner, store, "sql", "SELECT 1"), "actionstore ingest")
     assert_one_line_error(run(runner, store, "embed"), "actionstore ingest")
+
+
+def test_neighbors_of_a_stored_clip_by_id_and_path_with_filters(runner: CliRunner, embedded: Store) -> None:
+    video = embedded.videos()[0]
+    by_id = run(runner, embedded, "neighbors", video["video_id"], "-k", "3", "--format", "json")
+    assert by_id.exit_code == 0, by_id.output
+    assert "stored clip" in by_id.stderr
+    rows = json.loads(by_id.stdout)
+    assert rows[0]["path"] == video["path"] and rows[0]["distance"] == pytest.approx(0, abs=1e-5)
+    excluded = json.loads(run(runner, embedded, "neighbors", video["path"], "-k", "3", "--exclude-same-video",
+                              "--format", "json").stdout)
+    assert video["path"] not in [r["path"] for r in excluded]
+    labelled = json.loads(run(runner, embedded, "neighbors", video["path"], "-k", "2", "--label", "unscrew",
+                              "--metric", "cosine", "--format", "json").stdout)
+    assert {r["label"] for r in labelled} == {"unscrew"}
+    assert_one_line_error(run(runner, embedded, "neighbors", video["path"], "-k", "99"), "-k 99", "holds 20")
+
+
+def test_within_counts_by_label(runner: CliRunner, embedded: Store) -> None:
+    result = run(runner, embedded, "within", "--centroid", "screw", "--radius", "1000", "--format", "json")
+    assert result.exit_code == 0, result.output
+    counts = {r["label"]: r["count"] for r in json.loads(result.stdout)}
+    assert sum(counts.values()) == 20 and counts["screw"] == 2
+    listed = run(runner, embedded, "within", embedded.videos()[0]["video_id"], "--radius", "0", "--list", "--format", "json")
+    assert [r["path"] for r in json.loads(listed.stdout)] == [embedded.videos()[0]["path"]]
+    assert_one_line_error(run(runner, embedded, "within", "--centroid", "screw", "--radius", "-1"), "--radius -1.0")
+    assert_one_line_error(run(runner, embedded, "within", "--centroid", "nope", "--radius", "1"), "'nope'")
+
+
+def test_export_parquet_and_npy(runner: CliRunner, embedded: Store, tmp_path: Path) -> None:
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    assert run(runner, embedded, "export", "--to", tmp_path / "v.parquet").exit_code == 0
+    table = pq.read_table(tmp_path / "v.parquet")
+    assert table.num_rows == 20 and {"label", "path", "vector"} <= set(table.column_names)
+    assert run(runner, embedded, "export", "--to", tmp_path / "v.npy").exit_code == 0
+    matrix = np.load(tmp_path / "v.npy")
+    rows = list(csv.DictReader(open(tmp_path / "v.rows.csv")))
+    assert matrix.shape == (20, 32) and len(rows) == 20
+    np.testing.assert_allclose(matrix[0], np.array(table.column("vector")[0].as_py()), rtol=1e-6)
+    assert rows[0]["video_id"] == table.column("video_id")[0].as_py()
+    assert_one_line_error(run(runner, embedded, "export", "--to", tmp_path / "v.txt"), "unknown format")
+    assert_one_line_error(run(runner, embedded, "export", "--set", "nope", "--to", tmp_path / "x.npy"), "'nope'")
+
+
+def test_remove_and_prune(runner: CliRunner, embedded: Store, videos: Path) -> None:
+    first, second = embedded.videos()[:2]
+    assert run(runner, embedded, "remove", first["video_id"]).exit_code == 0
+    Path(second["path"]).unlink()
+    result = run(runner, embedded, "ingest", videos, "--prune")
+    assert "pruned 1 clip(s)" in result.stderr
+    remaining = {v["video_id"] for v in embedded.videos()}
+    assert second["video_id"] not in remaining and first["video_id"] in remaining  # re-ingested: its file is there
+    assert_one_line_error(run(runner, embedded, "remove", "nope"), "nope", "no catalogued video")
