@@ -32,6 +32,8 @@ demo: $(STAMP)
 	$(AS) sets
 	@echo "==> 6. nearest stored clips to a new clip the store has never seen"
 	$(AS) neighbors $(DEMO)/new-clips/screw_allenkey_2.mp4 -k 5
+	@echo "==> 7. distances in SQL: for each action, the nearest other action by centroid"
+	$(AS) sql "SELECT a.label, arg_min(b.label, array_distance(a.centroid, b.centroid)) AS nearest_class, min(array_distance(a.centroid, b.centroid)) AS distance FROM centroids a JOIN centroids b ON a.label <> b.label GROUP BY a.label ORDER BY a.label"
 	@echo "==> done: the store is in $(DEMO)/store ($$(du -sh $(DEMO)/store | cut -f1))"
 
 test: $(STAMP)

@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="methods to leave out: numpy-loop flat ivf hnsw duckdb")
     args = parser.parse_args()
     print(f"{'n':>9} {'method':34} {'build s':>8} {'100 q s':>8} {'1 q ms':>8} {'vs numpy':>9} {'recall@10':>9} {'peak MB':>8}", flush=True)
-    sweeps = {"flat": [0], "ivf": [8, 16, 32, 64], "hnsw": [64, 128, 256]}
+    sweeps = {"flat": [0], "ivf": [8, 16, 32, 64], "hnsw": [64, 128, 160, 192, 256]}
     for n in args.sizes:
         data = clustered(n, args.dim, seed=0)
         queries = queries_for(data, args.queries, seed=0)

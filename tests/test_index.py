@@ -45,9 +45,15 @@ def test_every_index_kind_against_brute_force(kind: str, floor: float, metric: s
         np.testing.assert_allclose(to_distance(raw, metric), exact_d, rtol=1e-4, atol=1e-4)
 
 
-def test_auto_kind_is_flat_for_small_sets_and_ivf_for_large() -> None:
+def test_a_bad_factory_string_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="--index 'IVFzz': not a FAISS index factory string"):
+        build_index(clustered(100), "l2", "IVFzz")
+
+
+def test_auto_kind_is_flat_for_small_sets_and_hnsw_for_large() -> None:
     assert factory_string("auto", 1000) == "Flat"
-    assert factory_string("auto", 10_000_000).startswith("IVF")
+    assert factory_string("auto", 10_000_000) == "HNSW32"
+    assert factory_string("ivf", 1_000_000) == "IVF4000,Flat"
     assert factory_string("OPQ16,IVF64,PQ16", 100) == "OPQ16,IVF64,PQ16"
 
 

@@ -10,21 +10,19 @@ import pytest
 from store import Store
 from tests.test_index import fill
 
-# Kept identical to the README's examples.
-CLOSER_TO_OTHER = (
-    "SELECT e.path FROM emb e, centroids own, centroids other WHERE e.label = 'screw' AND own.label = 'screw' "
-    "AND other.label = 'unscrew' AND array_distance(e.vector, other.centroid) < array_distance(e.vector, own.centroid) "
-    "ORDER BY e.path"
-)
-NEAREST_TO_CLIP = (
-    "SELECT b.label, b.path, array_distance(a.vector, b.vector) AS d FROM emb a JOIN emb b ON a.video_id <> b.video_id "
-    "WHERE a.path LIKE '%{name}' ORDER BY d LIMIT 5"
-)
-NEAREST_CLASS = (
-    "SELECT a.label, arg_min(b.label, array_distance(a.centroid, b.centroid)) AS nearest_class, "
-    "min(array_distance(a.centroid, b.centroid)) AS d FROM centroids a JOIN centroids b ON a.label <> b.label "
-    "GROUP BY a.label ORDER BY a.label"
-)
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_queries() -> list[str]:
+    """The ``actionstore sql "..."`` examples of the README's distance section, in order."""
+    text = README.read_text()
+    section = text[text.index("### Distances in SQL"):]
+    section = section[: section.index("\n### ", 5)]
+    return [line.split('actionstore sql "', 1)[1].rstrip().rstrip('"') for line in section.splitlines()
+            if line.startswith('actionstore sql "')]
+
+
+CLOSER_TO_OTHER, NEAREST_TO_CLIP, NEAREST_CLASS = readme_queries()
 
 
 @pytest.fixture
@@ -56,7 +54,8 @@ def test_five_nearest_to_a_clip(filled) -> None:
     store, vectors, labels, paths, _ = filled
     distances = np.linalg.norm(vectors - vectors[0], axis=1)
     order = [i for i in np.argsort(distances) if i != 0][:5]
-    _, rows = store.sql(NEAREST_TO_CLIP.format(name=Path(paths[0]).name))
+    assert Path(paths[0]).name == "IMG_5001.mp4"  # the clip the README's example names
+    _, rows = store.sql(NEAREST_TO_CLIP)
     assert [r[1] for r in rows] == [paths[i] for i in order]
     np.testing.assert_allclose([r[2] for r in rows], distances[order], rtol=1e-4)
 
