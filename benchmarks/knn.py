@@ -126,6 +126,17 @@ def row(n: int, method: str, build: str, batch: float, single_ms: float, ratio: 
     print(f"{n:>9} {method:34} {build:>8} {batch:8.3f} {single_ms:8.2f} {ratio:9.2f} {rec:9.3f} {peak:>8}", flush=True)
 
 
+def slow_row(n: int, method: str, search, data: np.ndarray, queries: np.ndarray, exact: np.ndarray,
+             t_numpy: float, count: int) -> None:
+    """Time a slow method on the first ``count`` queries and print it scaled to all of them."""
+    subset = queries[:count]
+    start = time.perf_counter()
+    found = search(data, subset)
+    scaled = (time.perf_counter() - start) * len(queries) / len(subset)
+    row(n, f"{method} ({count} q)", "-", scaled, scaled / len(queries) * 1e3, t_numpy / scaled,
+        recall(found, exact[:count]), "-")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -146,12 +157,7 @@ def main() -> None:
         numpy_knn(data, queries[:1])
         row(n, "numpy GEMM brute force", "-", t_numpy, (time.perf_counter() - start) * 1e3, 1.0, 1.0, "-")
         if "numpy-loop" not in args.skip:
-            subset = queries[: args.slow_queries]
-            start = time.perf_counter()
-            found = numpy_per_query(data, subset)
-            scaled = (time.perf_counter() - start) * len(queries) / len(subset)
-            row(n, f"numpy per-query loop ({len(subset)} q)", "-", scaled, scaled / len(queries) * 1e3, t_numpy / scaled,
-                recall(found, exact[: len(subset)]), "-")
+            slow_row(n, "numpy per-query loop", numpy_per_query, data, queries, exact, t_numpy, args.slow_queries)
         for kind in ("flat", "ivf", "hnsw"):
             if kind in args.skip:
                 continue
@@ -161,12 +167,7 @@ def main() -> None:
                 row(n, f"faiss {factory}{label}", f"{built:.1f}", batch, single * 1e3, t_numpy / batch,
                     recall(found, exact), f"{peak:.0f}")
         if "duckdb" not in args.skip:
-            subset = queries[: args.slow_queries]
-            start = time.perf_counter()
-            found = duckdb_knn(data, subset)
-            scaled = (time.perf_counter() - start) * len(queries) / len(subset)
-            row(n, f"duckdb array_distance ({len(subset)} q)", "-", scaled, scaled / len(queries) * 1e3, t_numpy / scaled,
-                recall(found, exact[: len(subset)]), "-")
+            slow_row(n, "duckdb array_distance", duckdb_knn, data, queries, exact, t_numpy, args.slow_queries)
         del data
 
 
