@@ -34,7 +34,11 @@ demo: $(STAMP)
 	$(AS) neighbors $(DEMO)/new-clips/screw_allenkey_2.mp4 -k 5
 	@echo "==> 7. distances in SQL: for each action, the nearest other action by centroid"
 	$(AS) sql "SELECT a.label, arg_min(b.label, array_distance(a.centroid, b.centroid)) AS nearest_class, min(array_distance(a.centroid, b.centroid)) AS distance FROM centroids a JOIN centroids b ON a.label <> b.label GROUP BY a.label ORDER BY a.label"
-	@echo "==> done: the store is in $(DEMO)/store ($$(du -sh $(DEMO)/store | cut -f1))"
+	@echo "==> 8. analyses from the store: a t-SNE map, class spheres, and the separability leaderboard"
+	$(AS) analyze tsne --format csv > $(DEMO)/tsne.csv
+	$(AS) analyze hypersphere --format csv > $(DEMO)/hypersphere.csv
+	$(AS) compare
+	@echo "==> done: the store is in $(DEMO)/store ($$(du -sh $(DEMO)/store | cut -f1)); plots under $(DEMO)/store/artifacts/analyses"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -17,11 +17,12 @@ from typing import Any, NoReturn
 
 import click
 
+from analysis.errors import AnalysisError
 from embed.errors import EmbedError
 from ingest.errors import IngestError
 from store import DEFAULT_ROOT, Store, StoreError
 
-USER_ERRORS = (IngestError, StoreError, EmbedError)
+USER_ERRORS = (IngestError, StoreError, EmbedError, AnalysisError)
 EXIT_SKIPPED = 3
 CELL_WIDTH = 60
 
@@ -302,6 +303,105 @@ def export(obj: Context, set_ref: str | None, target: Path, views: tuple[str, ..
     eset = obj.store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
     for path in export_set(obj.store, eset.set_id, target, views=_views(views)):
         info(f"wrote {path}")
+
+
+force_option = click.option("--force", is_flag=True, help="Recompute even if a stored run matches.")
+
+
+def _classes(value: str | None) -> list[str] | None:
+    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+
+
+def show_run(result: Any, table: str, fmt: str, columns: list[str] | None = None) -> None:
+    """Print how a run was obtained, its notes and artifacts (stderr) and one of its tables (stdout)."""
+    how = "reused stored run" if result.reused else "computed run"
+    info(f"{how} {result.run.run_id} on set {result.set.name} (weights {result.set.weights}); "
+         f"tables: {', '.join('analysis_' + t for t in result.tables)} (WHERE run_id = '{result.run.run_id}')")
+    for note in result.run.notes:
+        info(f"note: {note}")
+    for path in result.artifacts:
+        info(f"plot: {path}")
+    data = result.tables[table]
+    names = columns or data.column_names
+    emit(names, list(zip(*(data.column(c).to_pylist() for c in names))), fmt)
+
+
+@main.group()
+def analyze() -> None:
+    """Analyses of one embedding set, stored as tables (analysis_*) and PNGs under artifacts/."""
+
+
+@analyze.command()
+@set_option
+@click.option("--classes", help="Comma-separated classes to keep (default: all).")
+@click.option("--views", "views", multiple=True, default=("original",), show_default=True, help="Views to map; 'all' for every view.")
+@click.option("--method", type=click.Choice(["tsne", "pca"]), default="tsne", show_default=True)
+@click.option("--perplexity", type=float, default=40.0, show_default=True, help="t-SNE perplexity (capped for small sets).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@force_option
+@format_option
+@click.pass_obj
+def tsne(obj: Context, set_ref: str | None, classes: str | None, views: tuple[str, ...], method: str, perplexity: float,
+         seed: int, force: bool, fmt: str) -> None:
+    """A 2-D map (t-SNE or PCA) coloured by label; coordinates in analysis_projection."""
+    from analysis.runner import run_analysis
+
+    chosen = _views(views)
+    result = run_analysis(obj.store, "projection", set_ref=set_ref, force=force, method=method, perplexity=perplexity,
+                          seed=seed, classes=_classes(classes), views=list(chosen) if chosen else None)
+    show_run(result, "projection", fmt, ["label", "x", "y", "view", "video_id"])
+
+
+@analyze.command()
+@set_option
+@click.option("--classes", help="Comma-separated classes to keep (default: all).")
+@click.option("--target", help="Class whose centroid the per-class distance plot uses (default: the first).")
+@metric_option
+@force_option
+@format_option
+@click.pass_obj
+def centroids(obj: Context, set_ref: str | None, classes: str | None, target: str | None, metric: str, force: bool, fmt: str) -> None:
+    """Distances of every clip to every class centroid, and between centroids."""
+    from analysis.runner import run_analysis
+
+    result = run_analysis(obj.store, "centroids", set_ref=set_ref, force=force, classes=_classes(classes), target=target, metric=metric)
+    show_run(result, "centroid_matrix", fmt)
+
+
+@analyze.command()
+@set_option
+@metric_option
+@view_option
+@force_option
+@format_option
+@click.pass_obj
+def hypersphere(obj: Context, set_ref: str | None, metric: str, views: tuple[str, ...], force: bool, fmt: str) -> None:
+    """Per class: who is inside the r_far sphere (intruders) and the r_near sphere (clean core)."""
+    from analysis.runner import run_analysis
+
+    chosen = _views(views)
+    result = run_analysis(obj.store, "hypersphere", set_ref=set_ref, force=force, metric=metric, views=list(chosen) if chosen else None)
+    show_run(result, "hypersphere", fmt)
+
+
+@main.command()
+@click.option("--sets", "set_refs", multiple=True, help="Sets to compare (repeatable; default: every set with vectors).")
+@click.option("-k", default=1, show_default=True, type=click.IntRange(min=1), help="Neighbours in the leave-one-out vote.")
+@metric_option
+@force_option
+@format_option
+@click.pass_obj
+def compare(obj: Context, set_refs: tuple[str, ...], k: int, metric: str, force: bool, fmt: str) -> None:
+    """The separability leaderboard: every set's leave-one-out k-NN accuracy, silhouette and margins."""
+    from analysis.runner import compare as leaderboard
+
+    board, results = leaderboard(obj.store, set_refs=set_refs or None, k=k, metric=metric, force=force)
+    for result in results:
+        for note in result.run.notes:
+            info(f"note ({result.set.name}): {note}")
+    info("stored in analysis_separability (one row per set and run)")
+    columns = ["name", "weights", "frames", "dim", "clips", "knn_accuracy", "chance", "silhouette", "mean_margin", "confused"]
+    emit(columns, list(zip(*(board.column(c).to_pylist() for c in columns))) if board.num_rows else [], fmt)
 
 
 if __name__ == "__main__":

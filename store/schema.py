@@ -20,6 +20,10 @@ CREATE TABLE IF NOT EXISTS embedding_sets (
     weights VARCHAR NOT NULL, frames INTEGER NOT NULL, sampling VARCHAR NOT NULL,
     input_size INTEGER NOT NULL, options VARCHAR NOT NULL, dim INTEGER NOT NULL, created_at TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS analysis_runs (
+    run_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, set_id VARCHAR NOT NULL, params VARCHAR NOT NULL,
+    set_version VARCHAR NOT NULL, artifacts VARCHAR NOT NULL, notes VARCHAR NOT NULL, created_at TIMESTAMP
+);
 CREATE TABLE IF NOT EXISTS embedding_files (
     set_id VARCHAR NOT NULL, file VARCHAR PRIMARY KEY, num_rows INTEGER NOT NULL, created_at TIMESTAMP
 );

@@ -179,3 +179,23 @@ def test_remove_and_prune(runner: CliRunner, embedded: Store, videos: Path) -> N
     remaining = {v["video_id"] for v in embedded.videos()}
     assert second["video_id"] not in remaining and first["video_id"] in remaining  # re-ingested: its file is there
     assert_one_line_error(run(runner, embedded, "remove", "nope"), "nope", "no catalogued video")
+
+
+def test_analyses_from_the_cli_are_stored_and_queryable(runner: CliRunner, embedded: Store) -> None:
+    tsne = run(runner, embedded, "analyze", "tsne", "--perplexity", "5", "--format", "json")
+    assert tsne.exit_code == 0, tsne.output
+    assert len(json.loads(tsne.stdout)) == 20 and "plot: " in tsne.stderr
+    again = run(runner, embedded, "analyze", "tsne", "--perplexity", "5", "--format", "csv")
+    assert "reused stored run" in again.stderr
+    centroids = run(runner, embedded, "analyze", "centroids", "--target", "unscrew", "--format", "json")
+    assert len(json.loads(centroids.stdout)) == 100
+    sphere = run(runner, embedded, "analyze", "hypersphere", "--format", "json")
+    assert {r["sphere"] for r in json.loads(sphere.stdout)} == {"r_far", "r_near"}
+    board = run(runner, embedded, "compare", "--format", "json")
+    (row,) = json.loads(board.stdout)
+    assert row["name"] == "tiny3d_f4_random" and 0 <= row["knn_accuracy"] <= 1 and row["clips"] == 20
+    counts = run(runner, embedded, "sql", "SELECT kind, count(*) AS n FROM analysis_runs GROUP BY kind ORDER BY kind", "--format", "json")
+    assert {r["kind"]: r["n"] for r in json.loads(counts.stdout)} == {
+        "centroids": 1, "hypersphere": 1, "projection": 1, "separability": 1}
+    assert_one_line_error(run(runner, embedded, "analyze", "tsne", "--classes", "screw,nope"), "--classes nope")
+    assert_one_line_error(run(runner, embedded, "analyze", "centroids", "--target", "nope"), "--target 'nope'")
