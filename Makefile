@@ -38,7 +38,9 @@ demo: $(STAMP)
 	$(AS) analyze tsne --format csv > $(DEMO)/tsne.csv
 	$(AS) analyze hypersphere --format csv > $(DEMO)/hypersphere.csv
 	$(AS) compare
-	@echo "==> done: the store is in $(DEMO)/store ($$(du -sh $(DEMO)/store | cut -f1)); plots under $(DEMO)/store/artifacts/analyses"
+	@echo "==> 9. one HTML page with the plots and tables (open it in a browser)"
+	$(AS) report
+	@echo "==> done: the store is in $(DEMO)/store ($$(du -sh $(DEMO)/store | cut -f1))"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

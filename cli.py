@@ -404,5 +404,16 @@ def compare(obj: Context, set_refs: tuple[str, ...], k: int, metric: str, force:
     emit(columns, list(zip(*(board.column(c).to_pylist() for c in columns))) if board.num_rows else [], fmt)
 
 
+@main.command()
+@set_option
+@force_option
+@click.pass_obj
+def report(obj: Context, set_ref: str | None, force: bool) -> None:
+    """Write one static HTML page (plots and tables, readable offline) for a set; prints its path."""
+    from analysis.report import write_report
+
+    click.echo(str(write_report(obj.store, set_ref=set_ref, force=force)))
+
+
 if __name__ == "__main__":
     main()

@@ -51,6 +51,8 @@ class SetIndex:
     factory: str
     version: str
     keys: pa.Table  # video_id, view, window, in index order
+    labels: np.ndarray  # label of each row (object array), from the catalog at load time
+    paths: list[str]  # path of each row's video
     index: Any  # faiss.Index, on the CPU
     gpu_index: Any = None  # the same index on the GPU(s), when faiss-gpu sees one
 
@@ -179,19 +181,35 @@ def index_paths(store: Store, set_id: str, metric: str, views: Sequence[str] | N
     return {"index": folder / f"{stem}.faiss", "rows": folder / f"{stem}.rows.parquet", "record": folder / f"{stem}.json"}
 
 
+_OPEN: dict[tuple[Any, ...], SetIndex] = {}  # indexes already in memory, reused while their set version holds
+
+
+def forget_open_indexes() -> None:
+    """Drop the in-memory indexes (the next get_index reads or rebuilds from disk, as a new process would)."""
+    _OPEN.clear()
+
+
 def get_index(store: Store, set_id: str, *, metric: str = "l2", views: Sequence[str] | None = ("original",),
               kind: str = "auto", notify: Notify | None = None, gpu: bool = True) -> SetIndex:
-    """The set's index for ``metric`` and ``views``: loaded when current, else (re)built and saved."""
+    """The set's index for ``metric`` and ``views``: reused or loaded when current, else (re)built and saved."""
     if metric not in METRICS:
         raise StoreError(f"--metric {metric!r}: choose one of {', '.join(METRICS)}")
     views_key = None if views is None else tuple(sorted(views))
     version = store.set_version(set_id)
+    cache_key = (str(store.root.resolve()), set_id, metric, views_key, kind, gpu)
+    cached = _OPEN.get(cache_key)
+    if cached is not None and cached.version == version:
+        return cached
     paths = index_paths(store, set_id, metric, views_key, kind)
     loaded = _load(paths, version, notify)
     if loaded is None:
         loaded = _build_and_save(store, set_id, metric, views_key, kind, version, paths)
     factory, keys, index = loaded
-    return SetIndex(set_id, metric, views_key, factory, version, keys, index, to_gpu(index) if gpu else None)
+    labels, video_paths = store.video_labels(keys.column("video_id"))
+    opened = SetIndex(set_id, metric, views_key, factory, version, keys, np.asarray(labels, dtype=object),
+                      [p or "" for p in video_paths], index, to_gpu(index) if gpu else None)
+    _OPEN[cache_key] = opened
+    return opened
 
 
 def _load(paths: dict[str, Path], version: str, notify: Notify | None) -> tuple[str, pa.Table, Any] | None:

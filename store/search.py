@@ -42,24 +42,23 @@ def nearest(store: Store, set_id: str, queries: np.ndarray, k: int, *, metric: s
         raise StoreError(f"-k {k}: larger than the set, which holds {index.size} vectors; pass -k {index.size} or less")
     allowed = None
     if labels:
-        row_labels = np.array(store.video_labels(index.keys.column("video_id"))[0], dtype=object)
-        allowed = np.flatnonzero(np.isin(row_labels, list(labels)))
+        allowed = np.flatnonzero(np.isin(index.labels, list(labels)))
         if allowed.size == 0:
             raise StoreError(f"--label {', '.join(labels)}: no stored vectors with that label")
     extra = 0
+    video_ids = index.keys.column("video_id").to_pylist() if exclude_videos is not None else []
     if exclude_videos is not None:
         if len(exclude_videos) != len(queries):
             raise StoreError("internal: one excluded video per query")
-        extra = max(Counter(index.keys.column("video_id").to_pylist()).values())
+        extra = max(Counter(video_ids).values())
     fetch = min(k + extra, index.size if allowed is None else allowed.size)
     distances, positions = index.search(queries, fetch, allowed)
     results = []
     for q in range(len(queries)):
         keep = [(d, p) for d, p in zip(distances[q], positions[q]) if p >= 0]
         if exclude_videos is not None and exclude_videos[q] is not None:
-            video_ids = index.keys.column("video_id")
-            keep = [(d, p) for d, p in keep if video_ids[int(p)].as_py() != exclude_videos[q]]
-        results.append(_hits(store, index, keep[:k]))
+            keep = [(d, p) for d, p in keep if video_ids[int(p)] != exclude_videos[q]]
+        results.append(_hits(index, keep[:k]))
     return results
 
 
@@ -71,7 +70,7 @@ def within(store: Store, set_id: str, query: np.ndarray, radius: float, *, metri
     index = get_index(store, set_id, metric=metric, views=views, kind="flat", notify=notify)
     query = _check_queries(query, index)
     distances, positions = index.range(query[0], radius)
-    return _hits(store, index, list(zip(distances, positions)))
+    return _hits(index, list(zip(distances, positions)))
 
 
 def centroid_of(store: Store, set_id: str, label: str, *, views: Sequence[str] | None = ("original",)) -> np.ndarray:
@@ -98,12 +97,12 @@ def _check_queries(queries: np.ndarray, index: SetIndex) -> np.ndarray:
     return queries
 
 
-def _hits(store: Store, index: SetIndex, found: list[tuple[float, int]]) -> list[Hit]:
+def _hits(index: SetIndex, found: list[tuple[float, int]]) -> list[Hit]:
     if not found:
         return []
-    keys = index.keys.take([int(p) for _, p in found]).to_pylist()
-    labels, paths = store.video_labels([k["video_id"] for k in keys])
+    positions = [int(p) for _, p in found]
+    keys = index.keys.take(positions).to_pylist()
     return [
-        Hit(k["video_id"], k["view"], int(k["window"]), label or "", path or "", float(d))
-        for k, label, path, (d, _) in zip(keys, labels, paths, found)
+        Hit(k["video_id"], k["view"], int(k["window"]), index.labels[p] or "", index.paths[p], float(d))
+        for k, p, (d, _) in zip(keys, positions, found)
     ]

@@ -401,13 +401,16 @@ class Store:
         return table.column("label").to_pylist(), table.column("path").to_pylist()
 
     def set_version(self, set_id: str) -> str:
-        """A fingerprint of what a set holds now: its committed files and the catalogued videos.
-
-        Derived data (indexes) records it and is rebuilt when it differs.
+        """A fingerprint of what a set holds now: its committed files and the catalogued videos
+        (ids, labels and paths). Derived data (indexes, analysis runs) records it and is redone when it differs.
         """
-        files = [r["file"] for r in self._query("SELECT file FROM embedding_files WHERE set_id = ? ORDER BY file", [set_id])]
-        ids = self._query("SELECT coalesce(string_agg(video_id, ',' ORDER BY video_id), '') AS ids FROM videos")[0]["ids"]
-        return hashlib.sha256("\n".join([*files, ids]).encode()).hexdigest()[:16]
+        row = self._query(
+            "SELECT (SELECT coalesce(string_agg(file, ',' ORDER BY file), '') FROM embedding_files WHERE set_id = ?) AS files, "
+            "(SELECT md5(coalesce(string_agg(video_id || '|' || label || '|' || path, ',' ORDER BY video_id), '')) "
+            "FROM videos) AS videos",
+            [set_id],
+        )[0]
+        return hashlib.sha256(f"{row['files']}\n{row['videos']}".encode()).hexdigest()[:16]
 
     # -- SQL -------------------------------------------------------------------------------
 

@@ -156,3 +156,43 @@ def test_a_set_with_one_class_is_refused(tmp_path: Path, demo_root: Path) -> Non
     for kind in ("hypersphere", "separability"):
         with pytest.raises(AnalysisError, match="has 1 class"):
             run_analysis(store, kind)
+
+
+def test_report_is_one_self_contained_page(store: Store, demo_root: Path, tmp_path: Path) -> None:
+    import base64
+    import io
+    import re
+    from html.parser import HTMLParser
+
+    from analysis.report import write_report
+
+    labelled_store(store, demo_root, tmp_path, blobs(6, 8))
+    path = write_report(store)
+    assert path.parent == store.artifacts_dir and path.name == "report-hand_f1_random.html"
+    page = path.read_text()
+
+    class Collect(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.images: list[str] = []
+            self.headings: list[str] = []
+            self._in_h2 = False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                self.images.append(dict(attrs)["src"])
+            self._in_h2 = tag == "h2"
+
+        def handle_data(self, data):
+            if self._in_h2:
+                self.headings.append(data)
+                self._in_h2 = False
+
+    parser = Collect()
+    parser.feed(page)
+    assert parser.headings[:4] == ["Separability", "Map", "Centroids", "Hyperspheres"]
+    assert len(parser.images) == 5 and all(src.startswith("data:image/png;base64,") for src in parser.images)
+    for src in parser.images:
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
+            assert image.size[0] > 300
+    assert "random-init" in page and re.search(r"<td>1</td>", page)  # the k-NN accuracy of two far blobs

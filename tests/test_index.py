@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from store import Store, StoreError, counts_by_label, get_index, nearest, within
-from store.index import build_index, factory_string, index_paths, prepare, to_distance
+from store.index import build_index, factory_string, forget_open_indexes, index_paths, prepare, to_distance
 from store.parquet_parts import embedding_table
 from tests.test_store import ingest
 
@@ -110,10 +110,15 @@ def test_saved_index_is_reused_and_a_corrupt_one_rebuilt(store: Store, videos: P
     stamp = paths["index"].stat().st_mtime_ns
     assert nearest(store, eset.set_id, vectors[:3], 5, notify=messages.append) == expected
     assert paths["index"].stat().st_mtime_ns == stamp and messages == []  # loaded, not rebuilt
+    forget_open_indexes()  # as a new process: read from disk
+    assert nearest(store, eset.set_id, vectors[:3], 5, notify=messages.append) == expected
+    assert paths["index"].stat().st_mtime_ns == stamp and messages == []
     paths["index"].write_bytes(b"garbage")
+    forget_open_indexes()
     assert nearest(store, eset.set_id, vectors[:3], 5, notify=messages.append) == expected
     assert any("unreadable" in m and "rebuilding" in m for m in messages)
     paths["rows"].unlink()
+    forget_open_indexes()
     assert nearest(store, eset.set_id, vectors[:3], 5) == expected
 
 

@@ -1,0 +1,85 @@
+"""A static, self-contained HTML report of one set: leaderboard row, plots and tables."""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from analysis.runner import AnalysisResult, run_analysis
+from embed.registry import DEFAULT_BACKBONE
+from store import Store
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; } th { background: #f3f3f3; }
+td.text { text-align: left; } img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+.note { color: #8a5a00; } .meta { color: #555; }
+"""
+
+
+def write_report(store: Store, *, set_ref: str | None = None, force: bool = False) -> Path:
+    """Run (or reuse) every analysis of the set and write ``artifacts/report-<set>.html``; return its path."""
+    eset = store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
+    runs = {kind: run_analysis(store, kind, set_ref=eset.set_id, force=force)
+            for kind in ("separability", "projection", "centroids", "hypersphere")}
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        f"<h1>actionstore report: {_e(eset.name)}</h1>",
+        f"<p class='meta'>set {_e(eset.set_id)} &middot; backbone {_e(eset.backbone)} &middot; weights "
+        f"<b>{_e(eset.weights)}</b> &middot; {eset.frames} frames &middot; dim {eset.dim} &middot; "
+        f"{eset.num_vectors} vectors &middot; written {stamp}</p>",
+        "<h2>Separability</h2>", _table(runs["separability"].tables["separability"].drop_columns(["set_id", "name"])),
+        "<h2>Map</h2>", *_images(runs["projection"]),
+        "<h2>Centroids</h2>", *_images(runs["centroids"]), _matrix(runs["centroids"].tables["centroid_matrix"]),
+        "<h2>Hyperspheres</h2>", *_images(runs["hypersphere"]), _table(runs["hypersphere"].tables["hypersphere"]),
+    ]
+    notes = [note for run in runs.values() for note in run.run.notes]
+    if notes:
+        parts += ["<h2>Notes</h2>", "<ul>", *(f"<li class='note'>{_e(n)}</li>" for n in notes), "</ul>"]
+    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>actionstore: {_e(eset.name)}</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    path = store.artifacts_dir / f"report-{eset.name}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _images(result: AnalysisResult) -> list[str]:
+    """The run's PNGs inlined as data URIs, so the page stands alone."""
+    return [f"<img alt='{_e(p.stem)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
+            for p in result.artifacts]
+
+
+def _table(table: pa.Table) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in table.column_names)
+    rows = []
+    for row in table.to_pylist():
+        cells = []
+        for value in row.values():
+            if isinstance(value, float):
+                cells.append(f"<td>{value:.4g}</td>")
+            else:
+                cells.append(f"<td class='text'>{_e('' if value is None else value)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _matrix(table: pa.Table) -> str:
+    """The long centroid-distance table as a square one."""
+    labels = sorted(set(table.column("label_a").to_pylist()))
+    values = {(r["label_a"], r["label_b"]): r["distance"] for r in table.to_pylist()}
+    square = pa.table({"": labels} | {b: [values[(a, b)] for a in labels] for b in labels})
+    return _table(square)
