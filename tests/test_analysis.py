@@ -196,3 +196,25 @@ def test_report_is_one_self_contained_page(store: Store, demo_root: Path, tmp_pa
         with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
             assert image.size[0] > 300
     assert "random-init" in page and re.search(r"<td>1</td>", page)  # the k-NN accuracy of two far blobs
+
+
+def test_report_renders_in_a_headless_browser_without_errors(store: Store, demo_root: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no headless Chromium on this machine (apt-get install chromium)")
+    from analysis.report import write_report
+
+    labelled_store(store, demo_root, tmp_path, blobs(6, 8))
+    page = write_report(store)
+    shot = tmp_path / "report.png"
+    result = subprocess.run(
+        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+         "--window-size=1200,2000", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    console = [line for line in result.stderr.splitlines() if "CONSOLE" in line or "ERR_FILE" in line]
+    assert console == [], console
+    png_ok(shot, min_size=(1200, 2000))
