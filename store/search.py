@@ -45,12 +45,12 @@ def nearest(store: Store, set_id: str, queries: np.ndarray, k: int, *, metric: s
         allowed = np.flatnonzero(np.isin(index.labels, list(labels)))
         if allowed.size == 0:
             raise StoreError(f"--label {', '.join(labels)}: no stored vectors with that label")
-    extra = 0
-    video_ids = index.keys.column("video_id").to_pylist() if exclude_videos is not None else []
+    extra, video_ids = 0, []
     if exclude_videos is not None:
         if len(exclude_videos) != len(queries):
             raise StoreError("internal: one excluded video per query")
-        extra = max(Counter(video_ids).values())
+        video_ids = index.keys.column("video_id").to_pylist()
+        extra = max(Counter(video_ids).values())  # enough extra hits to drop every row of one video
     fetch = min(k + extra, index.size if allowed is None else allowed.size)
     distances, positions = index.search(queries, fetch, allowed)
     results = []
