@@ -35,4 +35,4 @@ def check_device(device: str) -> None:
 def _cached(name: str, frames: int, options_json: str, random_init: bool, weights_path: Path | None, device: str) -> Any:
     spec = get_backbone(name)
     model = spec.build(frames=frames, options=json.loads(options_json), random_init=random_init, weights_path=weights_path)
-    return model.eval().to(device)
+    return model.eval().to(device) if spec.uses_torch else model

@@ -34,6 +34,7 @@ class BackboneSpec:
     build: Callable[..., Any]
     resolve_weights: Callable[[bool, Path | None], str]
     default_options: dict[str, Any] = field(default_factory=dict)
+    uses_torch: bool = True  # False: ``build`` returns a plain callable on uint8 frames (T, H, W, 3)
 
     def check_frames(self, frames: int, options: dict[str, Any]) -> None:
         """Raise BadFrameCount unless this backbone takes ``frames`` frames."""

@@ -95,6 +95,8 @@ def embed_store(
 
 def embed_frames(model: Any, spec: BackboneSpec, frames: np.ndarray, device: str = "cpu") -> np.ndarray:
     """One clip's decoded frames -> its embedding vector (float32)."""
+    if not spec.uses_torch:
+        return np.asarray(model(frames), dtype=np.float32)
     import torch
 
     with torch.inference_mode():

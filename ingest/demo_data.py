@@ -110,7 +110,7 @@ def trajectory(plan: ClipPlan, screws: np.ndarray, speed: float, delay: int, rng
         for t in range(NUM_FRAMES):
             angles[t] = phase + omega * max(0, t - delay)
         return positions, angles
-    segment = (NUM_FRAMES - delay) / len(plan.visits) / speed
+    segment = (NUM_FRAMES - delay) / len(plan.visits)  # every visit fits in the clip; speed sets the turning rate
     travel = max(2.0, segment * 0.35)
     angle = phase
     for t in range(NUM_FRAMES):

@@ -1,11 +1,11 @@
 """The store: DuckDB catalog + Parquet embedding files + FAISS indexes. Imports no other package of ours."""
 
 from store.errors import NoSuchSet, ReadOnlySQL, StoreError, StoreLocked
-from store.index import KINDS, METRICS, SetIndex, get_index
+from store.index import METRICS, SetIndex, get_index
 from store.search import Hit, centroid_of, counts_by_label, nearest, within
 from store.store import DEFAULT_ROOT, EmbeddingSet, IngestSummary, Store, set_id_for
 
 __all__ = [
-    "DEFAULT_ROOT", "EmbeddingSet", "Hit", "IngestSummary", "KINDS", "METRICS", "NoSuchSet", "ReadOnlySQL",
+    "DEFAULT_ROOT", "EmbeddingSet", "Hit", "IngestSummary", "METRICS", "NoSuchSet", "ReadOnlySQL",
     "SetIndex", "Store", "StoreError", "StoreLocked", "centroid_of", "counts_by_label", "get_index", "nearest", "set_id_for", "within",
 ]

@@ -25,7 +25,6 @@ from store.errors import StoreError
 from store.store import Store
 
 METRICS = ("l2", "cosine")
-KINDS = ("auto", "flat", "ivf", "hnsw")
 # ``auto`` picks exact search up to AUTO_FLAT_MAX vectors and HNSW above. benchmarks/knn.py, 512-d
 # clustered data, 2 cores: one flat query takes 36 ms at 100k and 310-330 ms at 1M, while building
 # HNSW32 takes 17 s at 100k and 230-280 s at 1M. At 1M, HNSW32 with efSearch 160 answers 100

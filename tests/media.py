@@ -60,3 +60,35 @@ def write_raw_h264(path: Path, count: int = 10) -> Path:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
     return path
+
+
+def turning_bar(clockwise: bool, centre: tuple[float, float] = (64, 64), scale: float = 1.0, count: int = 32,
+                size: tuple[int, int] = (128, 128)) -> np.ndarray:
+    """A white bar turning about ``centre`` on a grey textured background (RGB frames)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    background = cv2.GaussianBlur(rng.integers(60, 140, (size[1], size[0])).astype(np.uint8), (0, 0), 2)
+    frames = np.empty((count, size[1], size[0], 3), np.uint8)
+    for t in range(count):
+        angle = (0.25 if clockwise else -0.25) * t  # image y points down: a growing angle turns clockwise
+        tip = (centre[0] + 30 * scale * np.cos(angle), centre[1] + 30 * scale * np.sin(angle))
+        canvas = background.copy()
+        cv2.line(canvas, (int(centre[0]), int(centre[1])), (int(tip[0]), int(tip[1])), 255, max(2, int(5 * scale)))
+        frames[t] = np.repeat(canvas[..., None], 3, axis=2)
+    return frames
+
+
+def dot_tour(order: str, count: int = 32, size: int = 128) -> np.ndarray:
+    """A dot visiting the corners 1 top-left, 2 top-right, 3 bottom-right, 4 bottom-left in ``order``."""
+    import cv2
+
+    corners = {"1": (32, 32), "2": (96, 32), "3": (96, 96), "4": (32, 96)}
+    stops = [np.array(corners[c], float) for c in order]
+    frames = np.full((count, size, size, 3), 90, np.uint8)
+    for t in range(count):
+        position = t / (count - 1) * (len(stops) - 1)
+        i = min(int(position), len(stops) - 2)
+        point = stops[i] + (stops[i + 1] - stops[i]) * (position - i)
+        cv2.circle(frames[t], (int(point[0]), int(point[1])), 8, (240, 240, 240), -1)
+    return frames

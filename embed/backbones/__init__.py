@@ -1,3 +1,3 @@
 """Built-in backbones; each module registers its spec on import. Torch is imported only by builders."""
 
-from embed.backbones import effnet_frames, tiny3d  # noqa: F401
+from embed.backbones import effnet_frames, flow_motion, tiny3d  # noqa: F401
