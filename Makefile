@@ -27,7 +27,8 @@ demo: $(STAMP)
 	$(AS) embed
 	@echo "==> 4. embed again: the store already has every clip, so no model runs"
 	$(AS) embed
-	@echo "==> 4b. a second set: an untrained 3-D CNN, the honest baseline for the leaderboard"
+	@echo "==> 4b. two more sets for the leaderboard: weight-free optical-flow motion, and an untrained 3-D CNN baseline"
+	$(AS) embed --backbone flow_motion
 	$(AS) embed --backbone tiny3d
 	@echo "==> 5. SQL over the store: clips and vectors per action"
 	$(AS) sql "SELECT v.label, l.name_it, count(*) AS clips, count(e.video_id) AS vectors FROM videos v LEFT JOIN labels l USING (label) LEFT JOIN embeddings e USING (video_id) GROUP BY ALL ORDER BY v.label"
