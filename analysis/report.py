@@ -17,9 +17,9 @@ from store import Store
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; display: block; overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; } th { background: #f3f3f3; }
-td.text { text-align: left; } img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+td.text { text-align: left; min-width: 8em; } img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 .note { color: #8a5a00; } .meta { color: #555; }
 """
 
@@ -63,18 +63,23 @@ def _images(result: AnalysisResult) -> list[str]:
             for p in result.artifacts]
 
 
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"<td>{value:.4g}</td>"
+    if isinstance(value, int):
+        return f"<td>{value}</td>"
+    return f"<td class='text'>{_e('' if value is None else value)}</td>"
+
+
 def _table(table: pa.Table) -> str:
+    """An HTML table; a single row is shown as field/value pairs, which reads better."""
+    if table.num_rows == 1:
+        row = table.to_pylist()[0]
+        body = "".join(f"<tr><th>{_e(name)}</th>{_cell(value)}</tr>" for name, value in row.items())
+        return f"<table>{body}</table>"
     head = "".join(f"<th>{_e(c)}</th>" for c in table.column_names)
-    rows = []
-    for row in table.to_pylist():
-        cells = []
-        for value in row.values():
-            if isinstance(value, float):
-                cells.append(f"<td>{value:.4g}</td>")
-            else:
-                cells.append(f"<td class='text'>{_e('' if value is None else value)}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    rows = "".join(f"<tr>{''.join(_cell(v) for v in row.values())}</tr>" for row in table.to_pylist())
+    return f"<table><tr>{head}</tr>{rows}</table>"
 
 
 def _matrix(table: pa.Table) -> str:
