@@ -309,7 +309,8 @@ force_option = click.option("--force", is_flag=True, help="Recompute even if a s
 
 
 def _classes(value: str | None) -> list[str] | None:
-    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+    names = sorted({c.strip() for c in value.split(",") if c.strip()}) if value else []
+    return names or None
 
 
 def show_run(result: Any, table: str, fmt: str, columns: list[str] | None = None) -> None:
@@ -337,7 +338,7 @@ def analyze() -> None:
 @click.option("--views", "views", multiple=True, default=("original",), show_default=True, help="Views to map; 'all' for every view.")
 @click.option("--method", type=click.Choice(["tsne", "pca"]), default="tsne", show_default=True)
 @click.option("--perplexity", type=float, default=40.0, show_default=True, help="t-SNE perplexity (capped for small sets).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @force_option
 @format_option
 @click.pass_obj
@@ -346,9 +347,8 @@ def tsne(obj: Context, set_ref: str | None, classes: str | None, views: tuple[st
     """A 2-D map (t-SNE or PCA) coloured by label; coordinates in analysis_projection."""
     from analysis.runner import run_analysis
 
-    chosen = _views(views)
     result = run_analysis(obj.store, "projection", set_ref=set_ref, force=force, method=method, perplexity=perplexity,
-                          seed=seed, classes=_classes(classes), views=list(chosen) if chosen else None)
+                          seed=seed, classes=_classes(classes), views=sorted(set(views)))
     show_run(result, "projection", fmt, ["label", "x", "y", "view", "video_id"])
 
 
@@ -379,8 +379,7 @@ def hypersphere(obj: Context, set_ref: str | None, metric: str, views: tuple[str
     """Per class: who is inside the r_far sphere (intruders) and the r_near sphere (clean core)."""
     from analysis.runner import run_analysis
 
-    chosen = _views(views)
-    result = run_analysis(obj.store, "hypersphere", set_ref=set_ref, force=force, metric=metric, views=list(chosen) if chosen else None)
+    result = run_analysis(obj.store, "hypersphere", set_ref=set_ref, force=force, metric=metric, views=sorted(set(views)))
     show_run(result, "hypersphere", fmt)
 
 
@@ -395,7 +394,9 @@ def compare(obj: Context, set_refs: tuple[str, ...], k: int, metric: str, force:
     """The separability leaderboard: every set's leave-one-out k-NN accuracy, silhouette and margins."""
     from analysis.runner import compare as leaderboard
 
-    board, results = leaderboard(obj.store, set_refs=set_refs or None, k=k, metric=metric, force=force)
+    board, results, skipped = leaderboard(obj.store, set_refs=set_refs or None, k=k, metric=metric, force=force)
+    for note in skipped:
+        info(f"note: {note}")
     for result in results:
         for note in result.run.notes:
             info(f"note ({result.set.name}): {note}")

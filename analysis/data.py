@@ -29,6 +29,11 @@ class Embeddings:
         return np.asarray(self.rows.column("video_id").to_pylist(), dtype=object)
 
 
+def resolve_views(views: Sequence[str] | None) -> list[str] | None:
+    """Views as stored in a run's parameters -> the filter to load with (``all`` means every view)."""
+    return None if views is None or "all" in views else list(views)
+
+
 def load_embeddings(store: Store, eset: EmbeddingSet, *, views: Sequence[str] | None = ("original",),
                     classes: Sequence[str] | None = None, min_classes: int = 1) -> Embeddings:
     """A set's vectors; ``classes`` keeps only those labels (each must exist in the set)."""

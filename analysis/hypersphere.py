@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from analysis import plots
-from analysis.data import Embeddings, centroids
+from analysis.data import Embeddings, centroids, resolve_views
 from store import EmbeddingSet, Store, nearest, within
 
 TOLERANCE = 1e-6
@@ -26,7 +26,7 @@ def compute(store: Store, eset: EmbeddingSet, data: Embeddings, params: dict[str
             outdir: Path) -> tuple[dict[str, pa.Table], list[Path], list[str]]:
     """Table ``hypersphere``: class, sphere, radius, label, count; and a bar-chart grid per sphere."""
     classes, centres = centroids(data)
-    views, metric = params["views"], params["metric"]
+    views, metric = resolve_views(params["views"]), params["metric"]
     rows: dict[str, list[Any]] = {"class": [], "sphere": [], "radius": [], "label": [], "count": []}
     counts: dict[str, dict[str, dict[str, int]]] = {"r_far": {}, "r_near": {}}
     radii: dict[str, dict[str, float]] = {"r_far": {}, "r_near": {}}
@@ -42,7 +42,8 @@ def compute(store: Store, eset: EmbeddingSet, data: Embeddings, params: dict[str
         if len(members) == 1:
             notes.append(f"class {label} has one clip: its centroid is that clip and r_far is 0")
         others = [c for c in classes if c != label]
-        r_near = nearest(store, eset.set_id, centre[None, :], 1, metric=metric, views=views, labels=others)[0][0].distance
+        r_near = nearest(store, eset.set_id, centre[None, :], 1, metric=metric, views=views, labels=others,
+                         kind="flat")[0][0].distance  # exact: an approximate r_near could let another class in
         hits = within(store, eset.set_id, centre, max(r_far, r_near), metric=metric, views=views)
         inside = {
             "r_far": Counter(h.label for h in hits if h.distance <= r_far * (1 + TOLERANCE) + TOLERANCE),

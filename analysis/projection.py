@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def compute(data: Embeddings, params: dict[str, Any], outdir: Path) -> tuple[dic
         raise AnalysisError(f"only {n} embeddings: a 2-D map needs at least 4")
     notes = []
     perplexity = float(params["perplexity"])
-    if perplexity <= 0:
+    if not math.isfinite(perplexity) or perplexity <= 0:
         raise AnalysisError(f"--perplexity {perplexity}: must be positive")
     if method == "tsne" and perplexity > max_perplexity(n):
         notes.append(f"perplexity {perplexity:g} is too large for {n} points; used {max_perplexity(n):.3g}")

@@ -26,7 +26,7 @@ def compute(store: Store, eset: EmbeddingSet, data: Embeddings, params: dict[str
 
     k, metric = params["k"], params["metric"]
     video_ids = data.video_ids.tolist()
-    hits = nearest(store, eset.set_id, data.vectors, k, metric=metric, views=None, exclude_videos=video_ids)
+    hits = nearest(store, eset.set_id, data.vectors, k, metric=metric, views=None, exclude_videos=video_ids, kind="flat")
     predicted = [_vote(row) for row in hits]
     truth = data.labels.tolist()
     accuracy = float(np.mean([p == t for p, t in zip(predicted, truth)]))
@@ -48,7 +48,7 @@ def compute(store: Store, eset: EmbeddingSet, data: Embeddings, params: dict[str
         "set_id": [eset.set_id], "name": [eset.name], "backbone": [eset.backbone], "weights": [eset.weights],
         "frames": [eset.frames], "dim": [eset.dim], "clips": [len(set(video_ids))], "classes": [len(classes)],
         "knn_k": [k], "knn_accuracy": [accuracy], "chance": [max(Counter(truth).values()) / len(truth)],
-        "silhouette": [silhouette], "mean_margin": [float(np.mean(margins))],
+        "silhouette": pa.array([silhouette], pa.float64()), "mean_margin": [float(np.mean(margins))],
         "confused": ["; ".join(f"{t}->{p} ({n})" for (t, p), n in confusions)],
     }
     return {"separability": pa.table(row)}, notes

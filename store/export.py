@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -29,22 +30,33 @@ def export_set(store: Store, set_id: str, target: str | Path, *, views: Sequence
         raise StoreError(f"--to {target}: unknown format; end the file name with {' or '.join(FORMATS)}")
     if not target.parent.is_dir():
         raise StoreError(f"--to {target}: folder {target.parent} does not exist; create it first")
+    if target.is_dir():
+        raise StoreError(f"--to {target}: is a folder; give a file name")
+    if target.resolve().is_relative_to(store.root.resolve()):
+        raise StoreError(f"--to {target}: inside the store; export to a folder outside {store.root}")
     rows, vectors = store.load_vectors(set_id, views=views)
     if rows.num_rows == 0:
         raise StoreError(f"set {set_id} has no vectors to export; run `actionstore embed` first")
     if target.suffix.lower() == ".parquet":
         flat = pa.array(vectors.reshape(-1), pa.float32())
         table = rows.append_column("vector", pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]))
-        return [_atomic(target, lambda tmp: pq.write_table(table, tmp))]
+        return _atomic({target: lambda handle: pq.write_table(table, handle)})
     sidecar = target.with_name(f"{target.stem}.rows.csv")
-    return [_atomic(target, lambda tmp: np.save(tmp, vectors)), _atomic(sidecar, lambda tmp: pacsv.write_csv(rows, tmp))]
+    return _atomic({target: lambda handle: np.save(handle, vectors), sidecar: lambda handle: pacsv.write_csv(rows, handle)})
 
 
-def _atomic(path: Path, write) -> Path:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+def _atomic(writers: dict[Path, Callable[[BinaryIO], None]]) -> list[Path]:
+    """Write every file under a temporary name first, then rename them all; on failure nothing changes."""
+    temporary = {path: path.with_name(f".tmp-{os.getpid()}-{path.name}") for path in writers}
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        for path, write in writers.items():
+            with open(temporary[path], "wb") as handle:
+                write(handle)
+        for path, tmp in temporary.items():
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise StoreError(f"--to {next(iter(writers))}: cannot write ({exc.strerror or exc}); choose a writable place") from exc
     finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        for tmp in temporary.values():
+            tmp.unlink(missing_ok=True)
+    return list(writers)

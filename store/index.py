@@ -138,11 +138,16 @@ def build_index(vectors: np.ndarray, metric: str, factory: str) -> Any:
         index = faiss.index_factory(vectors.shape[1], factory, faiss_metric)
     except RuntimeError as exc:
         raise StoreError(f"--index {factory!r}: not a FAISS index factory string ({str(exc).splitlines()[0][:120]})") from exc
-    if not index.is_trained:
-        rng = np.random.default_rng(0)
-        sample = vectors if len(vectors) <= 256 * 1024 else vectors[rng.choice(len(vectors), 256 * 1024, replace=False)]
-        index.train(sample)
-    index.add(vectors)
+    try:
+        if not index.is_trained:
+            rng = np.random.default_rng(0)
+            sample = vectors if len(vectors) <= 256 * 1024 else vectors[rng.choice(len(vectors), 256 * 1024, replace=False)]
+            index.train(sample)
+        index.add(vectors)
+    except RuntimeError as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise StoreError(f"--index {factory!r}: cannot be built on {len(vectors)} vectors ({reason}); "
+                         "use a smaller IVF list count, or --index flat") from exc
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
         ivf.nprobe = min(IVF_NPROBE, ivf.nlist)
@@ -224,9 +229,10 @@ def _load(paths: dict[str, Path], version: str, notify: Notify | None) -> tuple[
             return None
         keys = pq.read_table(paths["rows"])
         index = faiss.read_index(str(paths["index"]))
-        if index.ntotal != keys.num_rows or keys.num_rows != record["rows"]:
-            raise ValueError(f"{index.ntotal} vectors but {keys.num_rows} row keys")
-    except (OSError, ValueError, KeyError, RuntimeError, pa.ArrowException) as exc:
+        built_for = (keys.schema.metadata or {}).get(b"set_version", b"").decode()
+        if index.ntotal != keys.num_rows or keys.num_rows != record["rows"] or built_for != version:
+            raise ValueError(f"{index.ntotal} vectors, {keys.num_rows} row keys of version {built_for or '?'}: mixed files")
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, pa.ArrowException) as exc:
         _say(notify, f"index {paths['index']}: unreadable ({' '.join(str(exc).split())[:120]}); rebuilding")
         return None
     return record["factory"], keys, index
@@ -243,7 +249,7 @@ def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ..
                          + "; run `actionstore embed` first")
     factory = factory_string(kind, rows.num_rows)
     index = build_index(vectors, metric, factory)
-    keys = rows.select(list(KEY_COLUMNS))
+    keys = rows.select(list(KEY_COLUMNS)).replace_schema_metadata({"set_version": version})
     paths["index"].parent.mkdir(parents=True, exist_ok=True)
     tmp = {name: path.with_name(f".tmp-{os.getpid()}-{path.name}") for name, path in paths.items()}
     faiss.write_index(index, str(tmp["index"]))

@@ -52,13 +52,18 @@ def find_run(store: Store, kind: str, set_id: str, params: dict[str, Any]) -> Ru
 
 
 def record_run(store: Store, kind: str, set_id: str, params: dict[str, Any], tables: dict[str, pa.Table],
-               artifacts: list[str], notes: list[str]) -> Run:
-    """Store a run and its result tables (replacing a previous run with the same id) in one transaction."""
+               artifacts: list[str], notes: list[str], *, version: str) -> Run:
+    """Store a run and its result tables (replacing a previous run with the same id) in one transaction.
+
+    ``version`` is the set version the results were computed from; if the set changed since, nothing
+    is stored and StoreError asks for a re-run.
+    """
     for name in tables:
         if not TABLE_NAME.match(name):
             raise StoreError(f"internal: bad result table name {name!r}")
     with store.writing(), store._connect(read_only=False) as con:
-        version = store.set_version(set_id)
+        if store.set_version(set_id) != version:
+            raise StoreError(f"set {set_id} changed while the {kind} analysis ran; run it again")
         run_id = run_id_for(kind, set_id, params, version)
         con.execute("BEGIN")
         try:

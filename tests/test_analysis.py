@@ -109,7 +109,7 @@ def test_tsne_keeps_separated_classes_apart(store: Store, demo_root: Path, tmp_p
 
 def test_separability_separated_versus_mixed(store: Store, demo_root: Path, tmp_path: Path) -> None:
     labelled_store(store, demo_root, tmp_path, blobs(10, 8))
-    board, _ = compare(store)
+    board, _, _ = compare(store)
     row = board.to_pylist()[0]
     assert row["knn_accuracy"] == 1.0 and row["silhouette"] > 0.8 and row["mean_margin"] > 0 and row["confused"] == ""
     assert row["chance"] == 0.5 and row["clips"] == 20
@@ -218,3 +218,40 @@ def test_report_renders_in_a_headless_browser_without_errors(store: Store, demo_
     console = [line for line in result.stderr.splitlines() if "CONSOLE" in line or "ERR_FILE" in line]
     assert console == [], console
     png_ok(shot, min_size=(1200, 2000))
+
+
+def test_leaderboard_survives_a_set_without_silhouette_and_skips_unscorable_sets(store: Store, demo_root: Path, tmp_path: Path) -> None:
+    labelled_store(store, demo_root, tmp_path, {"a": np.zeros((1, 3)), "b": np.ones((1, 3))})  # 2 clips: no silhouette
+    ids = [v["video_id"] for v in store.videos()]
+    good = store.ensure_set(backbone="other", weights="random-init", frames=1, sampling="uniform", input_size=1, options={}, dim=2)
+    store.commit_embeddings(good.set_id, embedding_table(ids, ["original"] * 2, [0, 0], [0.0] * 2, [1.0] * 2, np.eye(2, dtype=np.float32)))
+    store.commit_embeddings(good.set_id, embedding_table(ids, ["aug-1"] * 2, [0, 0], [0.0] * 2, [1.0] * 2, np.eye(2, dtype=np.float32)))
+    lonely = store.ensure_set(backbone="lonely", weights="random-init", frames=1, sampling="uniform", input_size=1, options={}, dim=2)
+    store.commit_embeddings(lonely.set_id, embedding_table(ids[:1], ["original"], [0], [0.0], [1.0], np.ones((1, 2), np.float32)))
+    board, results, skipped = compare(store)
+    rows = {r["name"]: r for r in board.to_pylist()}
+    assert rows["hand_f1_random"]["silhouette"] is None and set(rows) == {"hand_f1_random", "other_f1_random"}
+    assert rows["other_f1_random"]["clips"] == 2 and rows["other_f1_random"]["chance"] == 0.5  # views do not count twice
+    assert len(skipped) == 1 and "lonely_f1_random left out" in skipped[0] and "has 1 class" in skipped[0]
+    with pytest.raises(AnalysisError, match="has 1 class"):
+        compare(store, set_refs=["lonely_f1_random"])
+
+
+def test_a_run_is_not_recorded_against_a_set_that_changed(store: Store, demo_root: Path, tmp_path: Path) -> None:
+    from store import StoreError
+    from store.runs import record_run
+
+    labelled_store(store, demo_root, tmp_path, blobs(2, 3))
+    eset = store.get_set()
+    with pytest.raises(StoreError, match="changed while the centroids analysis ran"):
+        record_run(store, "centroids", eset.set_id, {}, {}, [], [], version="stale")
+    assert store.sql("SELECT count(*) FROM analysis_runs")[1] == [(0,)]
+
+
+def test_views_all_is_its_own_run_and_bad_perplexity_is_refused(store: Store, demo_root: Path, tmp_path: Path) -> None:
+    labelled_store(store, demo_root, tmp_path, blobs(3, 4))
+    original = run_analysis(store, "hypersphere")
+    every = run_analysis(store, "hypersphere", views=["all"])
+    assert not every.reused and every.run.run_id != original.run.run_id and every.run.params["views"] == ["all"]
+    with pytest.raises(AnalysisError, match="--perplexity nan: must be positive"):
+        run_analysis(store, "projection", perplexity=float("nan"))

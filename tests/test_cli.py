@@ -199,3 +199,11 @@ def test_analyses_from_the_cli_are_stored_and_queryable(runner: CliRunner, embed
         "centroids": 1, "hypersphere": 1, "projection": 1, "separability": 1}
     assert_one_line_error(run(runner, embedded, "analyze", "tsne", "--classes", "screw,nope"), "--classes nope")
     assert_one_line_error(run(runner, embedded, "analyze", "centroids", "--target", "nope"), "--target 'nope'")
+
+
+def test_export_refuses_bad_targets_and_writes_uppercase_npy(runner: CliRunner, embedded: Store, tmp_path: Path) -> None:
+    (tmp_path / "folder.npy").mkdir()
+    assert_one_line_error(run(runner, embedded, "export", "--to", tmp_path / "folder.npy"), "is a folder")
+    assert_one_line_error(run(runner, embedded, "export", "--to", embedded.root / "x.parquet"), "inside the store")
+    assert run(runner, embedded, "export", "--to", tmp_path / "UPPER.NPY").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["UPPER.NPY", "UPPER.rows.csv"]

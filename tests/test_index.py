@@ -174,3 +174,16 @@ def test_gpu_index_returns_the_same_neighbours() -> None:
     _, on_cpu = cpu.search(prepare(queries, "l2"), 10)
     _, on_gpu = to_gpu(cpu).search(prepare(queries, "l2"), 10)
     assert (on_cpu == on_gpu).mean() > 0.99
+
+
+def test_an_index_that_cannot_be_trained_and_a_malformed_record(store: Store, videos: Path) -> None:
+    with pytest.raises(StoreError, match="--index 'IVF4096,Flat': cannot be built on 50 vectors"):
+        build_index(clustered(50), "l2", "IVF4096,Flat")
+    eset, _, vectors = fill(store, videos)
+    expected = nearest(store, eset.set_id, vectors[:2], 3)
+    paths = index_paths(store, eset.set_id, "l2", ("original",), "auto")
+    paths["record"].write_text("[1]")
+    forget_open_indexes()
+    messages: list[str] = []
+    assert nearest(store, eset.set_id, vectors[:2], 3, notify=messages.append) == expected
+    assert any("rebuilding" in m for m in messages)
