@@ -30,6 +30,8 @@ demo: $(STAMP)
 	@echo "==> 4b. two more sets for the leaderboard: weight-free optical-flow motion, and an untrained 3-D CNN baseline"
 	$(AS) embed --backbone flow_motion
 	$(AS) embed --backbone tiny3d
+	@echo "==> 4c. a fused set: appearance and motion, each scaled to unit length, side by side (no model runs)"
+	$(AS) embed --backbone fuse:effnet_lite0_frames+flow_motion
 	@echo "==> 5. SQL over the store: clips and vectors per action"
 	$(AS) sql "SELECT v.label, l.name_it, count(*) AS clips, count(e.video_id) AS vectors FROM videos v LEFT JOIN labels l USING (label) LEFT JOIN embeddings e USING (video_id) GROUP BY ALL ORDER BY v.label"
 	$(AS) sets

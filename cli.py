@@ -170,7 +170,7 @@ def embed(obj: Context, backbone: str | None, frames: int | None, batch_size: in
     report = embed_store(obj.store, backbone=backbone or DEFAULT_BACKBONE, frames=frames, batch_size=batch_size,
                          random_init=random_init, weights_path=weights_path, device=device)
     s = report.set
-    if report.forwards == 0 and not report.failed:
+    if report.forwards == 0 and report.embedded == 0 and not report.failed:
         info(f"nothing to embed: all {report.already} clips are already in set {s.name} [{s.set_id}] "
              f"(weights {s.weights}); no model was run")
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from embed.errors import EmbedError, WeightsUnavailable
+from embed.fusion import is_fused, unit_rows
 from embed.model_cache import load_model
 from embed.registry import DEFAULT_BACKBONE, get_backbone
 from embed.runner import ORIGINAL_VIEW, embed_frames
@@ -62,7 +63,12 @@ def query_vector(store: Store, clip: str | Path, eset: EmbeddingSet, *, weights_
         clip = video["path"]
     elif not Path(clip).exists():
         raise EmbedError(f"{clip}: no such file, and no stored clip has that id or path")
-    vector = embed_clip(clip, eset, weights_path=weights_path)
+    if is_fused(eset.backbone):  # each part embeds the clip its own way, then the parts are fused
+        parts = [store.get_set(set_id) for set_id in eset.options["parts"]]
+        pieces = [query_vector(store, clip, part, weights_path=weights_path)[0] for part in parts]
+        vector = np.concatenate([unit_rows(piece[None, :])[0] for piece in pieces])
+    else:
+        vector = embed_clip(clip, eset, weights_path=weights_path)
     return vector, (video["video_id"] if video else None), True
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from embed.errors import EmbedError
+from embed.fusion import fuse_sets, is_fused
 from embed.model_cache import load_model
 from embed.preprocess import to_input
 from embed.registry import DEFAULT_BACKBONE, BackboneSpec, get_backbone
@@ -64,9 +65,14 @@ def embed_store(
     """Embed every catalogued clip the set lacks; a clip that fails is recorded and skipped.
 
     Holds the store's writer lock throughout. Nothing is built or run when the set is complete.
+    ``fuse:a+b`` builds a fused set from existing sets instead (``embed.fusion``; no model runs).
     """
     if batch_size < 1:
         raise EmbedError(f"--batch-size {batch_size}: must be at least 1")
+    if is_fused(backbone):
+        started = time.perf_counter()
+        eset, added, already = fuse_sets(store, backbone)
+        return EmbedReport(set=eset, embedded=added, already=already, seconds=time.perf_counter() - started)
     spec = get_backbone(backbone)
     settings = set_settings(spec, frames, random_init=random_init, weights_path=weights_path)
     started = time.perf_counter()

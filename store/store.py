@@ -246,15 +246,15 @@ class Store:
     # -- embedding sets --------------------------------------------------------------------
 
     def ensure_set(self, *, backbone: str, weights: str, frames: int, sampling: str, input_size: int,
-                   options: dict[str, Any], dim: int) -> EmbeddingSet:
-        """Return the set with these settings, registering it on first use."""
+                   options: dict[str, Any], dim: int, name: str | None = None) -> EmbeddingSet:
+        """Return the set with these settings, registering it on first use (``name``: its display name)."""
         settings = dict(backbone=backbone, weights=weights, frames=frames, sampling=sampling,
                         input_size=input_size, options=options)
         set_id = set_id_for(settings)
         with self.writing(), self._connect(read_only=False) as con:
             row = con.execute("SELECT dim FROM embedding_sets WHERE set_id = ?", [set_id]).fetchone()
             if row is None:
-                name = f"{backbone}_f{frames}" + ("_random" if weights == "random-init" else "")
+                name = name or f"{backbone}_f{frames}" + ("_random" if weights == "random-init" else "")
                 if con.execute("SELECT 1 FROM embedding_sets WHERE name = ?", [name]).fetchone():
                     name = f"{name}_{set_id[:6]}"
                 con.execute(
