@@ -43,7 +43,7 @@ def run_id_for(kind: str, set_id: str, params: dict[str, Any], version: str) -> 
 def find_run(store: Store, kind: str, set_id: str, params: dict[str, Any]) -> Run | None:
     """The stored run for this request on the set as it is now, if any."""
     run_id = run_id_for(kind, set_id, params, store.set_version(set_id))
-    rows = store._query("SELECT * FROM analysis_runs WHERE run_id = ?", [run_id])
+    rows = store.query("SELECT * FROM analysis_runs WHERE run_id = ?", [run_id])
     if not rows:
         return None
     row = rows[0]
@@ -92,6 +92,6 @@ def run_table(store: Store, name: str, run_id: str) -> pa.Table:
     """A run's rows of ``analysis_<name>`` (without the run_id column)."""
     if not TABLE_NAME.match(name):
         raise StoreError(f"internal: bad result table name {name!r}")
-    with store._connect(read_only=not store._lock_depth) as con:
+    with store.reading() as con:
         table = con.sql(f"SELECT * FROM analysis_{name} WHERE run_id = ?", params=[run_id]).to_arrow_table()
     return table.drop_columns(["run_id"])

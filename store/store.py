@@ -140,9 +140,15 @@ class Store:
         finally:
             con.close()
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Run a read query on the catalog and return rows as dicts."""
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A catalog connection for reading: read-only, or the writer's own while this object holds the lock."""
         with self._connect(read_only=not self._lock_depth) as con:
+            yield con
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read query on the catalog and return rows as dicts."""
+        with self.reading() as con:
             cursor = con.execute(sql, list(params))
             columns = [d[0] for d in cursor.description]
             return [dict(zip(columns, row)) for row in cursor.fetchall()]
@@ -217,7 +223,7 @@ class Store:
     def missing_under(self, root: str | Path) -> list[str]:
         """Ids of catalogued videos below ``root`` whose files no longer exist."""
         prefix = str(Path(root).resolve()).rstrip("/") + "/"
-        rows = self._query("SELECT video_id, path FROM videos WHERE starts_with(path, ?)", [prefix])
+        rows = self.query("SELECT video_id, path FROM videos WHERE starts_with(path, ?)", [prefix])
         return [r["video_id"] for r in rows if not Path(r["path"]).exists()]
 
     def record_errors(self, errors: list[tuple[str, str]], stage: str) -> None:
@@ -237,11 +243,11 @@ class Store:
 
     def videos(self) -> list[dict[str, Any]]:
         """Every catalogued video, ordered by label then path."""
-        return self._query("SELECT * FROM videos ORDER BY label, path")
+        return self.query("SELECT * FROM videos ORDER BY label, path")
 
     def errors(self) -> list[dict[str, Any]]:
         """Every recorded unreadable file."""
-        return self._query("SELECT * FROM ingest_errors ORDER BY path")
+        return self.query("SELECT * FROM ingest_errors ORDER BY path")
 
     # -- embedding sets --------------------------------------------------------------------
 
@@ -271,7 +277,7 @@ class Store:
 
     def sets(self) -> list[EmbeddingSet]:
         """Every embedding set with its vector count."""
-        rows = self._query(
+        rows = self.query(
             "SELECT s.*, coalesce(sum(f.num_rows), 0)::BIGINT AS num_vectors FROM embedding_sets s "
             "LEFT JOIN embedding_files f USING (set_id) GROUP BY ALL ORDER BY s.created_at"
         )
@@ -306,7 +312,7 @@ class Store:
 
     def set_files(self, set_id: str) -> list[Path]:
         """The committed Parquet files of a set, from the manifest (uncommitted files are never read)."""
-        rows = self._query("SELECT file FROM embedding_files WHERE set_id = ? ORDER BY created_at, file", [set_id])
+        rows = self.query("SELECT file FROM embedding_files WHERE set_id = ? ORDER BY created_at, file", [set_id])
         files = [self.root / r["file"] for r in rows]
         for path in files:
             if not path.is_file():
@@ -345,7 +351,7 @@ class Store:
     def clean_orphans(self) -> list[Path]:
         """Delete embedding files the manifest does not list (left by a crash); returns what was removed."""
         with self.writing():
-            listed = {r["file"] for r in self._query("SELECT file FROM embedding_files")}
+            listed = {r["file"] for r in self.query("SELECT file FROM embedding_files")}
             removed = []
             if self.embeddings_dir.exists():
                 for path in self.embeddings_dir.glob("*/*.parquet"):
@@ -364,7 +370,7 @@ class Store:
         if not files:
             return pa.table({c.split(".")[1]: [] for c in ROW_COLUMNS}), np.zeros((0, 0), np.float32)
         where = f"WHERE p.view IN ({', '.join('?' * len(views))})" if views is not None else ""
-        with self._connect(read_only=not self._lock_depth) as con:
+        with self.reading() as con:
             con.register("parts", read_parts(files))
             table = con.sql(
                 f"SELECT {', '.join(ROW_COLUMNS)}, p.vector FROM parts p JOIN videos v USING (video_id) {where} "
@@ -377,7 +383,7 @@ class Store:
 
     def find_video(self, ref: str | Path) -> dict[str, Any] | None:
         """The catalogued video with this id or at this path (resolved), else None."""
-        rows = self._query("SELECT * FROM videos WHERE video_id = ? OR path = ?", [str(ref), str(Path(ref).resolve())])
+        rows = self.query("SELECT * FROM videos WHERE video_id = ? OR path = ?", [str(ref), str(Path(ref).resolve())])
         return rows[0] if rows else None
 
     def stored_vector(self, set_id: str, video_id: str, view: str = "original", window: int = 0) -> np.ndarray | None:
@@ -385,7 +391,7 @@ class Store:
         files = self.set_files(set_id)
         if not files:
             return None
-        with self._connect(read_only=not self._lock_depth) as con:
+        with self.reading() as con:
             row = con.execute(
                 'SELECT vector FROM read_parquet(?) WHERE video_id = ? AND view = ? AND "window" = ? LIMIT 1',
                 [[str(f) for f in files], video_id, view, window],
@@ -395,7 +401,7 @@ class Store:
     def video_labels(self, video_ids: pa.Array | list[str]) -> tuple[list[str | None], list[str | None]]:
         """Labels and paths aligned with ``video_ids`` (None for ids no longer catalogued)."""
         ids = pa.table({"video_id": pa.array(video_ids, pa.string()), "pos": pa.array(range(len(video_ids)), pa.int64())})
-        with self._connect(read_only=not self._lock_depth) as con:
+        with self.reading() as con:
             con.register("ids", ids)
             table = con.sql("SELECT v.label, v.path FROM ids LEFT JOIN videos v USING (video_id) ORDER BY ids.pos").to_arrow_table()
         return table.column("label").to_pylist(), table.column("path").to_pylist()
@@ -404,7 +410,7 @@ class Store:
         """A fingerprint of what a set holds now: its committed files and the catalogued videos
         (ids, labels and paths). Derived data (indexes, analysis runs) records it and is redone when it differs.
         """
-        row = self._query(
+        row = self.query(
             "SELECT (SELECT coalesce(string_agg(file, ',' ORDER BY file), '') FROM embedding_files WHERE set_id = ?) AS files, "
             "(SELECT md5(coalesce(string_agg(video_id || '|' || label || '|' || path, ',' ORDER BY video_id), '')) "
             "FROM videos) AS videos",
