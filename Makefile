@@ -23,12 +23,12 @@ demo: $(STAMP)
 	$(BIN)/actionstore demo-data $(DEMO)/videos --holdout $(DEMO)/new-clips
 	@echo "==> 2. ingest: probe, hash and catalogue every clip, with the labels CSV's display names"
 	$(AS) ingest $(DEMO)/videos --labels $(DEMO)/videos/dataset_info.csv
-	@echo "==> 3. embed every clip once with the default offline backbone (ImageNet EfficientNet-Lite0)"
+	@echo "==> 3. embed every clip once with the default backbone (flow_motion: weight-free optical-flow motion)"
 	$(AS) embed
 	@echo "==> 4. embed again: the store already has every clip, so no model runs"
 	$(AS) embed
-	@echo "==> 4b. two more sets for the leaderboard: weight-free optical-flow motion, and an untrained 3-D CNN baseline"
-	$(AS) embed --backbone flow_motion
+	@echo "==> 4b. two more sets for the leaderboard: ImageNet appearance (EfficientNet-Lite0), and an untrained 3-D CNN baseline"
+	$(AS) embed --backbone effnet_lite0_frames
 	$(AS) embed --backbone tiny3d
 	@echo "==> 4c. a fused set: appearance and motion, each scaled to unit length, side by side (no model runs)"
 	$(AS) embed --backbone fuse:effnet_lite0_frames+flow_motion

@@ -177,6 +177,10 @@ def embed(obj: Context, backbone: str | None, frames: int | None, batch_size: in
         rate = report.forwards / report.seconds if report.seconds else 0.0
         info(f"embedded {report.embedded} clips into set {s.name} [{s.set_id}] (weights {s.weights}, dim {s.dim}) "
              f"in {report.seconds:.1f} s ({rate:.2f} clips/s), {report.files_written} file(s); {report.already} already there")
+    if report.short:
+        path, have = report.short[0]
+        info(f"note: {len(report.short)} clip(s) have fewer frames than the {s.frames} asked (e.g. {path}: {have}); "
+             "their frames were repeated to fill the sample (flow_motion skips the repeats)")
     if report.failed:
         report_skipped(report.failed, "clip(s) that could not be decoded")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from embed.errors import BadFrameCount, UnknownBackbone
 
-DEFAULT_BACKBONE = "effnet_lite0_frames"
+DEFAULT_BACKBONE = "flow_motion"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class EmbedReport:
     files_written: int = 0
     seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    short: list[tuple[str, int]] = field(default_factory=list)  # (path, frames it has) for clips under the frames asked
 
 
 def set_settings(spec: BackboneSpec, frames: int | None, *, random_init: bool, weights_path: Path | None) -> dict[str, Any]:
@@ -130,6 +131,8 @@ def _run(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, todo:
         else:
             batch.append((video, embed_frames(model, spec, decoded, device)))
             report.forwards += 1
+            if video["num_frames"] < eset.frames:
+                report.short.append((video["path"], video["num_frames"]))
         if len(batch) >= batch_size:
             _commit(store, eset, batch, report)
             batch = []

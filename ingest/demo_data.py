@@ -157,13 +157,13 @@ def _pt(point: np.ndarray) -> tuple[int, int]:
     return int(round(point[0])), int(round(point[1]))
 
 
-def write_clip(path: str | Path, frames: np.ndarray, rotation: int = 0) -> None:
-    """Encode upright RGB frames as H.264; with ``rotation`` the pixels are stored sideways and tagged,
-    so a reader that turns each frame counterclockwise by the tag's angle gets them upright."""
+def write_clip(path: str | Path, frames: np.ndarray, rotation: int = 0, *, fps: int = FPS) -> None:
+    """Encode upright RGB frames as H.264 at ``fps``; with ``rotation`` the pixels are stored sideways and
+    tagged, so a reader that turns each frame counterclockwise by the tag's angle gets them upright."""
     stored = np.ascontiguousarray(np.rot90(frames, k=-(rotation // 90), axes=(1, 2))) if rotation else frames
     tmp = Path(path).with_name(f".{Path(path).name}.tmp")
     with av.open(str(tmp), "w", format="mov" if Path(path).suffix.lower() == ".mov" else "mp4") as container:
-        stream = container.add_stream("libx264", rate=FPS)
+        stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = stored.shape[2], stored.shape[1]
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": "23", "preset": "veryfast"}

@@ -7,12 +7,14 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from cli import main
 from store import Store
-from tests.media import truncate, write_audio_only
+from ingest.demo_data import write_clip
+from tests.media import truncate, turning_bar, write_audio_only
 from tests.test_store import snapshot
 
 
@@ -207,3 +209,15 @@ def test_export_refuses_bad_targets_and_writes_uppercase_npy(runner: CliRunner, 
     assert_one_line_error(run(runner, embedded, "export", "--to", embedded.root / "x.parquet"), "inside the store")
     assert run(runner, embedded, "export", "--to", tmp_path / "UPPER.NPY").exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["UPPER.NPY", "UPPER.rows.csv"]
+
+
+def test_embed_says_when_clips_have_fewer_frames_than_asked(runner: CliRunner, store: Store, tmp_path: Path) -> None:
+    (tmp_path / "clips" / "turn").mkdir(parents=True)
+    write_clip(tmp_path / "clips" / "turn" / "short.mp4", turning_bar(True, count=12))
+    write_clip(tmp_path / "clips" / "turn" / "long.mp4", turning_bar(True, count=40))
+    assert run(runner, store, "ingest", tmp_path / "clips").exit_code == 0
+    result = run(runner, store, "embed")  # the default backbone asks for 32 frames
+    assert result.exit_code == 0, result.output
+    assert "note: 1 clip(s) have fewer frames than the 32 asked" in result.stderr and "short.mp4: 12" in result.stderr
+    _, matrix = store.load_vectors(store.get_set("flow_motion").set_id)
+    assert matrix.shape[0] == 2 and np.isfinite(matrix).all()

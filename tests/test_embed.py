@@ -69,20 +69,20 @@ def test_a_clip_that_vanished_after_ingest_is_recorded_and_the_rest_embed(store:
 
 
 def test_real_efficientnet_lite0_weights_on_real_seed_clips(store: Store, seed_clips: list[Path], tmp_path: Path) -> None:
-    """The pretrained default on real footage: each seed GIF's nearest stored clip is itself."""
+    """The pretrained ImageNet backbone on real footage: each seed GIF's nearest stored clip is itself."""
     folder = tmp_path / "seed"
     for clip in seed_clips:
         (folder / clip.stem).mkdir(parents=True)
         (folder / clip.stem / clip.name).write_bytes(clip.read_bytes())
     ingest(store, folder)
-    report = embed_store(store, frames=4, progress=False)
+    report = embed_store(store, backbone="effnet_lite0_frames", frames=4, progress=False)
     assert report.set.weights == "pretrained:efficientnet-lite0-57934424"
     assert report.set.dim == 1280 * 4 and report.embedded == len(seed_clips)
     _, matrix = store.load_vectors(report.set.set_id)
     assert matrix.min() >= 0  # pooled activations of a trained net (ReLU6/swish features) ...
     assert matrix.std() > 0.05  # ... that differ between clips
     fresh = embed_clip(seed_clips[3], report.set)  # the model run again on the original file
-    found = neighbors(store, seed_clips[3], k=2)  # same bytes as a stored clip: its stored vector
+    found = neighbors(store, seed_clips[3], k=2, set_ref="effnet_lite0_frames")  # same bytes as a stored clip: its stored vector
     assert found.query_video_id is not None and not found.embedded_now
     assert found.hits[0].label == seed_clips[3].stem and found.hits[0].distance == pytest.approx(0.0, abs=1e-4)
     assert found.hits[1].distance > 1.0
@@ -110,7 +110,9 @@ def test_bad_backbone_frames_and_weights(store: Store, videos: Path, tmp_path: P
     with pytest.raises(BadFrameCount, match="--frames 0"):
         embed_store(store, backbone="tiny3d", frames=0, progress=False)
     with pytest.raises(BadFrameCount, match="--frames 2: effnet_lite0_frames needs"):
-        embed_store(store, frames=2, progress=False)
+        embed_store(store, backbone="effnet_lite0_frames", frames=2, progress=False)
+    with pytest.raises(BadFrameCount, match="--frames 8: flow_motion needs .*; try --frames 32"):
+        embed_store(store, frames=8, progress=False)  # the default backbone
     with pytest.raises(WeightsUnavailable, match="no such file"):
         embed_store(store, backbone="tiny3d", weights_path=tmp_path / "missing.pth", progress=False)
     junk = tmp_path / "junk.pth"

@@ -24,7 +24,7 @@ def two_sets(store: Store, videos: Path) -> Store:
 def test_fused_vectors_are_unit_parts_side_by_side(two_sets: Store) -> None:
     report = embed_store(two_sets, backbone="fuse:tiny3d+flow_motion", progress=False)
     fused = report.set
-    assert (report.embedded, fused.dim, fused.name) == (20, 32 + 225, "fuse_tiny3d_f4_random_flow_motion_f16")
+    assert (report.embedded, fused.dim, fused.name) == (20, 32 + 25, "fuse_tiny3d_f4_random_flow_motion_f16")
     assert fused.weights.startswith("fused:")
     rows, matrix = two_sets.load_vectors(fused.set_id)
     tiny = two_sets.get_set("tiny3d")
