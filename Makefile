@@ -32,6 +32,8 @@ demo: $(STAMP)
 	$(AS) embed --backbone tiny3d
 	@echo "==> 4c. a fused set: appearance and motion, each scaled to unit length, side by side (no model runs)"
 	$(AS) embed --backbone fuse:effnet_lite0_frames+flow_motion
+	@echo "==> 4d. two augmented views of every clip in the default set, made on the fly (never mirrored; for the detectors)"
+	$(AS) augment --views 2 --seed 0
 	@echo "==> 5. SQL over the store: clips and vectors per action"
 	$(AS) sql "SELECT v.label, l.name_it, count(*) AS clips, count(e.video_id) AS vectors FROM videos v LEFT JOIN labels l USING (label) LEFT JOIN embeddings e USING (video_id) GROUP BY ALL ORDER BY v.label"
 	$(AS) sets

@@ -54,8 +54,8 @@ def info(message: str) -> None:
     click.echo(message, err=True)
 
 
-def emit(columns: list[str], rows: list[tuple[Any, ...]] | list[list[Any]], fmt: str) -> None:
-    """Print rows to stdout as an aligned table, CSV or JSON records."""
+def emit(columns: list[str], rows: list[tuple[Any, ...]] | list[list[Any]], fmt: str, *, width: int = CELL_WIDTH) -> None:
+    """Print rows to stdout as an aligned table (cells cut at ``width`` characters), CSV or JSON records."""
     if fmt == "json":
         records = [{c: _finite(v) for c, v in zip(columns, row)} for row in rows]
         click.echo(json.dumps(records, default=_jsonable, indent=2, allow_nan=False))
@@ -64,16 +64,16 @@ def emit(columns: list[str], rows: list[tuple[Any, ...]] | list[list[Any]], fmt:
         writer.writerow(columns)
         writer.writerows(rows)
     else:
-        cells = [[_cell(v) for v in row] for row in rows]
+        cells = [[_cell(v, width) for v in row] for row in rows]
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
         for line in [columns, ["-" * w for w in widths], *cells]:
             click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
         click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", err=True)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, width: int = CELL_WIDTH) -> str:
     text = "" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
-    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _jsonable(value: Any) -> Any:
@@ -85,11 +85,12 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
-    """List skipped inputs on stderr and exit with code 3."""
+def report_skipped(skipped: list[tuple[str, str]], what: str, *, recorded: bool = True) -> None:
+    """List skipped inputs on stderr and exit with code 3 (``recorded``: they are also in the store's errors)."""
     for path, reason in skipped:
         info(f"skipped: {path}: {reason}")
-    info(f"{len(skipped)} {what} skipped (listed above; `actionstore errors` shows them again)")
+    again = "; `actionstore errors` shows them again" if recorded else "; run again after fixing them"
+    info(f"{len(skipped)} {what} skipped (listed above{again})")
     sys.exit(EXIT_SKIPPED)
 
 
@@ -119,6 +120,65 @@ def demo_data(directory: Path, clips_per_class: int, seed: int, holdout: Path | 
     info(f"wrote {len(written)} clips in {len(DEMO_CLASSES)} classes to {directory}"
          + (f" (one held-out clip per class in {holdout})" if holdout else ""))
     info(f"labels CSV: {directory / LABELS_FILE}")
+
+
+@main.group()
+def preprocess() -> None:
+    """Prepare a clip folder before ingesting: SRC/<label>/<clip> becomes DST/<label>/<clip>.mp4.
+
+    Outputs are H.264 at the source's frame rate, upright (a phone's rotation tag is applied to the
+    pixels; the output has none) and without audio. A clip whose output exists is skipped (outputs
+    appear only when complete), so a second run only does what is missing.
+    """
+
+
+workers_option = click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Clips processed at once.")
+
+
+def _prepared(report: Any, done: str, dst: Path) -> None:
+    """Print the summary line of a preprocess run."""
+    per_clip = f" ({report.seconds / report.written:.2f} s/clip)" if report.written else ""
+    info(f"{done} {report.written} clips into {dst} ({report.skipped} already there) in {report.seconds:.1f} s{per_clip}")
+
+
+@preprocess.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@workers_option
+def transcode(src: Path, dst: Path, workers: int) -> None:
+    """Re-encode every clip under SRC/<label>/ as H.264 MP4: upright, same frame rate, audio dropped."""
+    from ingest.prepare import transcode as run
+
+    report = run(src, dst, workers=workers)
+    _prepared(report, "transcoded", dst)
+    if report.failed:
+        report_skipped(report.failed, "clip(s) that could not be transcoded", recorded=False)
+
+
+@preprocess.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--size", default=256, show_default=True, type=int, help="Side of the output square in pixels (even).")
+@click.option("--offset-y", type=int, help="Move the square down this many source pixels (negative: up), e.g. -250.")
+@click.option("--center", type=click.Choice(["fixed", "auto"]), default="fixed", show_default=True,
+              help="fixed: the frame centre (plus --offset-y); auto: where the clip moves.")
+@workers_option
+@click.option("--preview", type=click.Path(path_type=Path), help="Contact sheet of a few crops  [default: DST/crop-preview.png]")
+def crop(src: Path, dst: Path, size: int, offset_y: int | None, center: str, workers: int, preview: Path | None) -> None:
+    """Crop the largest square out of every clip under SRC/<label>/ and resize it to --size.
+
+    Output as for `transcode` (upright, same frame rate, audio dropped). Clips smaller than --size
+    are not upscaled but listed as failed. The preview PNG shows, for a few clips, the middle frame
+    with the crop box beside the cropped frame.
+    """
+    from ingest.prepare import crop as run
+
+    report = run(src, dst, size=size, offset_y=offset_y, center=center, workers=workers, preview=preview or dst / "crop-preview.png")
+    how = "on the motion" if center == "auto" else f"with offset {offset_y or 0} px"
+    _prepared(report, f"cropped ({size}x{size}, centred {how})", dst)
+    info(f"preview: {report.preview}" if report.preview else "no preview: no clip was cropped in this run")
+    if report.failed:
+        report_skipped(report.failed, "clip(s) that could not be cropped", recorded=False)
 
 
 @main.command()
@@ -197,11 +257,13 @@ def sets(obj: Context, fmt: str) -> None:
 @main.command()
 @format_option
 def backbones(fmt: str) -> None:
-    """List the registered backbones."""
+    """List the registered backbones: dim, frame rule, input size and where their weights are (nothing is loaded)."""
     from embed import backbones as registered
+    from embed.weight_sources import weights_status
 
-    rows = [(b.name, b.input_size, b.default_frames, b.frame_rule, b.summary) for b in registered()]
-    emit(["name", "input_size", "default_frames", "frames", "summary"], rows, fmt)
+    rows = [(b.name, b.dim(b.default_frames, dict(b.default_options)), b.frame_rule, b.default_frames, b.input_size,
+             weights_status(b), b.summary) for b in registered()]
+    emit(["name", "dim", "frames", "default_frames", "input_size", "weights", "summary"], rows, fmt, width=120)
 
 
 @main.command()
@@ -418,6 +480,48 @@ def report(obj: Context, set_ref: str | None, force: bool) -> None:
     from analysis.report import write_report
 
     click.echo(str(write_report(obj.store, set_ref=set_ref, force=force)))
+
+
+@main.command()
+@click.option("--views", type=int, required=True, help="Augmented views per clip (aug-1 .. aug-N).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the views (each view's seed derives from it).")
+@set_option
+@click.option("--write-videos", type=click.Path(path_type=Path), help="Also write every view as DIR/<label>/<stem>.aug-<k>.mp4.")
+@click.option("--batch-size", default=16, show_default=True, type=int, help="Views per committed Parquet file.")
+@click.option("--weights", "weights_path", type=click.Path(path_type=Path), help="The weights file the set was made with, if any.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.pass_obj
+def augment(obj: Context, views: int, seed: int, set_ref: str | None, write_videos: Path | None, batch_size: int,
+            weights_path: Path | None, device: str) -> None:
+    """Embed N seeded augmented views of every clip into a set (never mirrored; made on the fly, not stored as video)."""
+    from embed.views import augment_store
+
+    report = augment_store(obj.store, views=views, seed=seed, set_ref=set_ref, write_videos=write_videos,
+                           batch_size=batch_size, weights_path=weights_path, device=device)
+    s = report.set
+    info(f"{report.embedded} new view(s) in set {s.name} [{s.set_id}], {report.already} already there "
+         f"(--views {views} --seed {seed}) in {report.seconds:.1f} s; how each was made: table augment_views")
+    if report.videos_written:
+        info(f"wrote {len(report.videos_written)} view video(s) under {write_videos}")
+    if report.failed:
+        report_skipped(report.failed, "clip(s) that could not be decoded")
+
+
+@main.group()
+def dataset() -> None:
+    """The dataset table in the original project's CSV shape."""
+
+
+@dataset.command("export")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def dataset_export(obj: Context, target: Path) -> None:
+    """Write CLASS, LABEL, PATH_VIDEO, ENG_CLASS for every catalogued clip to TARGET (a CSV)."""
+    from ingest.labels import write_labels_csv
+
+    rows = obj.store.dataset_rows()
+    write_labels_csv(target, rows)
+    info(f"wrote {len(rows)} clip(s) in {len({r[3] for r in rows})} class(es) to {target}")
 
 
 if __name__ == "__main__":

@@ -9,15 +9,16 @@ import numpy as np
 import pyarrow as pa
 
 from analysis.centroid_distances import pairwise
-from analysis.data import Embeddings, centroids
+from analysis.data import Embeddings, centroids, resolve_views
 from store import EmbeddingSet, Store, nearest
 
 
 def compute(store: Store, eset: EmbeddingSet, data: Embeddings, params: dict[str, Any]) -> tuple[dict[str, pa.Table], list[str]]:
     """One leaderboard row for the set (table ``separability``).
 
-    ``knn_accuracy``: each original clip's label predicted by its ``k`` nearest stored rows of
-    other videos (every view of its own video left out), majority vote, ties to the nearest.
+    ``knn_accuracy``: each clip's label predicted by its ``k`` nearest stored rows of other videos
+    among the same views (``views``, default the originals, so sets with and without augmented views
+    compare fairly; every view of its own video left out), majority vote, ties to the nearest.
     ``silhouette``: scikit-learn's, on the original views. ``mean_margin``: per class, the distance
     from its centroid to the nearest other centroid minus its ``r_far``, averaged (positive: the
     sphere stays clear of the nearest centre). ``confused``: the most frequent wrong predictions.
@@ -26,7 +27,8 @@ def compute(store: Store, eset: EmbeddingSet, data: Embeddings, params: dict[str
 
     k, metric = params["k"], params["metric"]
     video_ids = data.video_ids.tolist()
-    hits = nearest(store, eset.set_id, data.vectors, k, metric=metric, views=None, exclude_videos=video_ids, kind="flat")
+    hits = nearest(store, eset.set_id, data.vectors, k, metric=metric, views=resolve_views(params["views"]),
+                   exclude_videos=video_ids, kind="flat")
     predicted = [_vote(row) for row in hits]
     truth = data.labels.tolist()
     accuracy = float(np.mean([p == t for p, t in zip(predicted, truth)]))

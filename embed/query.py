@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +31,8 @@ class Neighbors:
     hits: list[Hit]
 
 
-def embed_clip(path: str | Path, eset: EmbeddingSet, *, weights_path: Path | None = None, device: str = "cpu") -> np.ndarray:
-    """Embed one video file exactly as the set's clips were embedded (same backbone, weights, frames)."""
+def model_for_set(eset: EmbeddingSet, *, weights_path: Path | None = None, device: str = "cpu") -> Any:
+    """The model that made ``eset``, built again (cached); WeightsUnavailable when this install cannot."""
     spec = get_backbone(eset.backbone)
     random_init = eset.weights == RANDOM_INIT
     if eset.weights.startswith("file:"):
@@ -41,9 +42,15 @@ def embed_clip(path: str | Path, eset: EmbeddingSet, *, weights_path: Path | Non
         weights_path = None
         if spec.resolve_weights(random_init, None) != eset.weights:
             raise WeightsUnavailable(f"set {eset.name} was made with {eset.weights}, which this install does not have")
+    return load_model(spec.name, eset.frames, eset.options, random_init=random_init, weights_path=weights_path, device=device)
+
+
+def embed_clip(path: str | Path, eset: EmbeddingSet, *, weights_path: Path | None = None, device: str = "cpu") -> np.ndarray:
+    """Embed one video file exactly as the set's clips were embedded (same backbone, weights, frames)."""
+    spec = get_backbone(eset.backbone)
+    model = model_for_set(eset, weights_path=weights_path, device=device)
     info = probe(path)
     frames = decode_frames(path, eset.frames, num_frames=info.num_frames, short_side=spec.input_size)
-    model = load_model(spec.name, eset.frames, eset.options, random_init=random_init, weights_path=weights_path, device=device)
     return embed_frames(model, spec, frames, device)
 
 

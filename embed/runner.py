@@ -93,7 +93,8 @@ def embed_store(
         eset = store.ensure_set(**settings)
         report = EmbedReport(set=eset, already=len(videos) - len(todo))
         if model is not None:
-            _run(store, spec, eset, model, todo, batch_size, device, progress, report)
+            run_tasks(store, spec, eset, model, [(v, ORIGINAL_VIEW) for v in todo], batch_size=batch_size,
+                      device=device, progress=progress, report=report)
         store.record_errors(report.failed, "embed")
         report.set = store.get_set(eset.set_id)
     report.seconds = time.perf_counter() - started
@@ -111,44 +112,66 @@ def embed_frames(model: Any, spec: BackboneSpec, frames: np.ndarray, device: str
         return model(clip)[0].float().cpu().numpy()
 
 
-def _run(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, todo: list[dict[str, Any]],
-         batch_size: int, device: str, progress: bool, report: EmbedReport) -> None:
-    """Decode ahead in a thread, run the model, commit every ``batch_size`` clips."""
-    batch: list[tuple[dict[str, Any], np.ndarray]] = []
+Task = tuple[dict[str, Any], str]  # (catalogued video row, view name)
+Prepare = Callable[[dict[str, Any], str, np.ndarray], np.ndarray]
 
-    def decode(video: dict[str, Any]) -> np.ndarray | str:
-        try:
-            if Path(video["path"]).is_file() and content_hash(video["path"]) != video["video_id"]:
-                return "the file changed since it was ingested; run `actionstore ingest` again, then embed"
-            return decode_frames(video["path"], eset.frames, num_frames=video["num_frames"], short_side=spec.input_size)
-        except UnreadableVideo as exc:
-            return exc.reason
 
-    bar = progress_bar(total=len(todo), desc=f"embedding {eset.name}", unit="clip", enabled=progress)
-    for video, decoded in _prefetch(decode, todo):
-        if isinstance(decoded, str):
-            report.failed.append((video["path"], decoded))
+def decode_for_set(video: dict[str, Any], eset: EmbeddingSet, spec: BackboneSpec) -> np.ndarray | str:
+    """A catalogued clip's frames as the set samples them, or a one-line reason it cannot be read."""
+    try:
+        if Path(video["path"]).is_file() and content_hash(video["path"]) != video["video_id"]:
+            return "the file changed since it was ingested; run `actionstore ingest` again, then embed"
+        return decode_frames(video["path"], eset.frames, num_frames=video["num_frames"], short_side=spec.input_size)
+    except UnreadableVideo as exc:
+        return exc.reason
+
+
+def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, tasks: list[Task], *, batch_size: int,
+              device: str, progress: bool, report: EmbedReport, prepare: Prepare | None = None,
+              on_commit: Callable[[list[Task]], None] | None = None, desc: str = "embedding") -> None:
+    """Decode (and ``prepare``) ahead in a thread, run the model, commit every ``batch_size`` rows.
+
+    ``prepare(video, view, frames)`` turns decoded frames into the view's frames (augmentation);
+    ``on_commit(tasks)`` runs just before a batch's vectors are committed (to record how views were made).
+    A clip that cannot be read lands in ``report.failed`` and the rest goes on.
+    """
+    batch: list[tuple[Task, np.ndarray]] = []
+
+    def load(task: Task) -> np.ndarray | str:
+        frames = decode_for_set(task[0], eset, spec)
+        return frames if prepare is None or isinstance(frames, str) else prepare(task[0], task[1], frames)
+
+    def commit() -> None:
+        if on_commit is not None:
+            on_commit([task for task, _ in batch])
+        _commit(store, eset, batch, report)
+        batch.clear()
+
+    bar = progress_bar(total=len(tasks), desc=f"{desc} {eset.name}", unit="clip", enabled=progress)
+    for task, frames in _prefetch(load, tasks):
+        video = task[0]
+        if isinstance(frames, str):
+            report.failed.append((video["path"], frames))
         else:
-            batch.append((video, embed_frames(model, spec, decoded, device)))
+            batch.append((task, embed_frames(model, spec, frames, device)))
             report.forwards += 1
             if video["num_frames"] < eset.frames:
                 report.short.append((video["path"], video["num_frames"]))
         if len(batch) >= batch_size:
-            _commit(store, eset, batch, report)
-            batch = []
+            commit()
         bar.update(1)
     if batch:
-        _commit(store, eset, batch, report)
+        commit()
     bar.close()
 
 
-def _commit(store: Store, eset: EmbeddingSet, batch: list[tuple[dict[str, Any], np.ndarray]], report: EmbedReport) -> None:
+def _commit(store: Store, eset: EmbeddingSet, batch: list[tuple[Task, np.ndarray]], report: EmbedReport) -> None:
     table = embedding_table(
-        video_ids=[v["video_id"] for v, _ in batch],
-        views=[ORIGINAL_VIEW] * len(batch),
+        video_ids=[video["video_id"] for (video, _), _ in batch],
+        views=[view for (_, view), _ in batch],
         windows=[0] * len(batch),
         t_start=[0.0] * len(batch),
-        t_end=[float(v["duration_s"] or 0.0) for v, _ in batch],
+        t_end=[float(video["duration_s"] or 0.0) for (video, _), _ in batch],
         vectors=np.stack([vector for _, vector in batch]),
     )
     store.commit_embeddings(eset.set_id, table)

@@ -69,8 +69,17 @@ def _class_index(path: Path, line: int, value: str) -> int | None:
 
 
 def write_labels_csv(path: str | Path, rows: list[tuple[str, int, str, str]]) -> None:
-    """Write ``(CLASS, LABEL, PATH_VIDEO, ENG_CLASS)`` rows in the original project's shape."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(ORIGINAL_COLUMNS)
-        writer.writerows(rows)
+    """Write ``(CLASS, LABEL, PATH_VIDEO, ENG_CLASS)`` rows in the original project's shape (atomically)."""
+    path = Path(path)
+    if path.is_dir() or not path.parent.is_dir():
+        raise IngestError(f"{path}: not a file path in an existing folder; give FILE.csv in a folder that exists")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(ORIGINAL_COLUMNS)
+            writer.writerows(rows)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise IngestError(f"{path}: cannot write ({exc.strerror}); choose a writable location") from exc

@@ -27,6 +27,20 @@ CREATE TABLE IF NOT EXISTS analysis_runs (
 CREATE TABLE IF NOT EXISTS embedding_files (
     set_id VARCHAR NOT NULL, file VARCHAR PRIMARY KEY, num_rows INTEGER NOT NULL, created_at TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS detectors (
+    name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, set_id VARCHAR NOT NULL, set_version VARCHAR NOT NULL,
+    target VARCHAR NOT NULL, config VARCHAR NOT NULL, threshold_rule VARCHAR NOT NULL, threshold DOUBLE NOT NULL,
+    metrics VARCHAR NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, created_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS detector_splits (
+    detector VARCHAR NOT NULL, video_id VARCHAR NOT NULL, label VARCHAR NOT NULL, part VARCHAR NOT NULL,
+    PRIMARY KEY (detector, video_id)
+);
+CREATE TABLE IF NOT EXISTS augment_views (
+    set_id VARCHAR NOT NULL, video_id VARCHAR NOT NULL, view VARCHAR NOT NULL, seed BIGINT NOT NULL,
+    recipe VARCHAR NOT NULL, applied VARCHAR NOT NULL, created_at TIMESTAMP,
+    PRIMARY KEY (set_id, video_id, view)
+);
 """
 
 VIDEO_COLUMNS = (

@@ -348,6 +348,55 @@ class Store:
                 [set_id, str(path.relative_to(self.root)), num_rows, _now()],
             )
 
+    def record_views(self, set_id: str, views: list[dict[str, Any]]) -> None:
+        """Record how augmented views were made (``video_id, view, seed, recipe, applied``; JSON strings),
+        replacing earlier records of the same views. Written before the views' vectors are committed."""
+        if not views:
+            return
+        with self.writing(), self._connect(read_only=False) as con:
+            con.executemany("INSERT OR REPLACE INTO augment_views VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [[set_id, v["video_id"], v["view"], v["seed"], v["recipe"], v["applied"], _now()] for v in views])
+
+    def view_records(self, set_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """The recorded augmented views of a set, by ``(video_id, view)``."""
+        rows = self.query("SELECT * FROM augment_views WHERE set_id = ?", [set_id])
+        return {(r["video_id"], r["view"]): r for r in rows}
+
+    @property
+    def detectors_dir(self) -> Path:
+        return self.root / "detectors"
+
+    def record_detector(self, row: dict[str, Any], split: list[tuple[str, str, str]]) -> None:
+        """Record a saved detector (its file already written) and its split ``(video_id, label, part)``, replacing one of the same name."""
+        with self.writing(), self._connect(read_only=False) as con:
+            con.execute("BEGIN")
+            try:
+                con.execute("DELETE FROM detectors WHERE name = ?", [row["name"]])
+                con.execute("DELETE FROM detector_splits WHERE detector = ?", [row["name"]])
+                columns = ["name", "kind", "set_id", "set_version", "target", "config", "threshold_rule", "threshold",
+                           "metrics", "file", "sha256"]
+                con.execute(f"INSERT INTO detectors VALUES ({', '.join('?' * (len(columns) + 1))})",
+                            [row[c] for c in columns] + [_now()])
+                con.executemany("INSERT INTO detector_splits VALUES (?, ?, ?, ?)", [[row["name"], *r] for r in split])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def detector_rows(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Saved detectors (all, or the one named), newest first."""
+        if not self.exists():
+            return []
+        where, params = ("WHERE name = ?", [name]) if name is not None else ("", [])
+        try:
+            return self.query(f"SELECT * FROM detectors {where} ORDER BY created_at DESC", params)
+        except duckdb.CatalogException:  # a store made before detectors existed
+            return []
+
+    def detector_split(self, name: str) -> list[dict[str, Any]]:
+        """A detector's split: ``video_id, label, part`` per video."""
+        return self.query("SELECT video_id, label, part FROM detector_splits WHERE detector = ? ORDER BY part, label, video_id", [name])
+
     def clean_orphans(self) -> list[Path]:
         """Delete embedding files the manifest does not list (left by a crash); returns what was removed."""
         with self.writing():
@@ -397,6 +446,21 @@ class Store:
                 [[str(f) for f in files], video_id, view, window],
             ).fetchone()
         return None if row is None else np.asarray(row[0], dtype=np.float32)
+
+    def dataset_rows(self) -> list[tuple[str, int, str, str]]:
+        """Every catalogued clip as the original project's ``(CLASS, LABEL, PATH_VIDEO, ENG_CLASS)``.
+
+        CLASS and ENG_CLASS come from the label names (the label itself where none were imported),
+        LABEL is the imported class index, or the next free index in label order; PATH_VIDEO is
+        ``<label>/<file name>``, the shape ``ingest --labels`` reads.
+        """
+        rows = self.query("SELECT v.label, v.path, l.name_en, l.name_it, l.class_index FROM videos v "
+                          "LEFT JOIN labels l USING (label) ORDER BY v.label, v.path")
+        index = {r["label"]: r["class_index"] for r in rows if r["class_index"] is not None}
+        for label in sorted({r["label"] for r in rows} - set(index)):
+            index[label] = max(index.values(), default=-1) + 1
+        return [(r["name_it"] or r["label"], index[r["label"]], f"{r['label']}/{Path(r['path']).name}", r["name_en"] or r["label"])
+                for r in rows]
 
     def video_labels(self, video_ids: pa.Array | list[str]) -> tuple[list[str | None], list[str | None]]:
         """Labels and paths aligned with ``video_ids`` (None for ids no longer catalogued)."""
