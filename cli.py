@@ -258,7 +258,7 @@ def sets(obj: Context, fmt: str) -> None:
 @format_option
 def backbones(fmt: str) -> None:
     """List the registered backbones: dim, frame rule, input size and where their weights are (nothing is loaded)."""
-    from embed import backbones as registered
+    from embed.registry import backbones as registered  # `embed.backbones` turns into the subpackage once it is imported
     from embed.weight_sources import weights_status
 
     rows = [(b.name, b.dim(b.default_frames, dict(b.default_options)), b.frame_rule, b.default_frames, b.input_size,

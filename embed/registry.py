@@ -35,6 +35,7 @@ class BackboneSpec:
     resolve_weights: Callable[[bool, Path | None], str]
     default_options: dict[str, Any] = field(default_factory=dict)
     uses_torch: bool = True  # False: ``build`` returns a plain callable on uint8 frames (T, H, W, 3)
+    weights_status: Callable[[], str] | None = None  # found/missing in the caches; see embed.weight_sources.weights_status
 
     def check_frames(self, frames: int, options: dict[str, Any]) -> None:
         """Raise BadFrameCount unless this backbone takes ``frames`` frames."""
