@@ -18,11 +18,12 @@ from typing import Any, NoReturn
 import click
 
 from analysis.errors import AnalysisError
+from detector.errors import DetectorError
 from embed.errors import EmbedError
 from ingest.errors import IngestError
 from store import DEFAULT_ROOT, Store, StoreError
 
-USER_ERRORS = (IngestError, StoreError, EmbedError, AnalysisError)
+USER_ERRORS = (IngestError, StoreError, EmbedError, AnalysisError, DetectorError)
 EXIT_SKIPPED = 3
 CELL_WIDTH = 60
 
@@ -522,6 +523,108 @@ def dataset_export(obj: Context, target: Path) -> None:
     rows = obj.store.dataset_rows()
     write_labels_csv(target, rows)
     info(f"wrote {len(rows)} clip(s) in {len({r[3] for r in rows})} class(es) to {target}")
+
+
+@main.group()
+def detector() -> None:
+    """One-class detectors trained from a set's stored vectors: train, evaluate, list."""
+
+
+@detector.command("train")
+@click.argument("name")
+@click.option("--target", default=None, help="The class to recognise (default: the config's class_to_recognize).")
+@set_option
+@click.option("--kind", type=click.Choice(["ae", "centroid", "knn", "pca", "mahalanobis"]), default="ae", show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Autoencoder settings in YAML (actionstore's keys or the original project's config file).")
+@click.option("--threshold", default="percentile:99", show_default=True,
+              help="percentile:P of held-out target videos, f1 on labelled calibration clips, or manual:VALUE.")
+@click.option("--split", "split_text", default="0.5,0.15,0.15,0.2", show_default=True,
+              help="Shares of the target's videos for train,val,calib,test.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the split.")
+@click.option("--calibration-others", is_flag=True, help="Put half of every other class's videos in calibration (for --threshold f1).")
+@click.option("--device", default="cpu", show_default=True, help="torch device for the autoencoder, e.g. cuda.")
+@force_option
+@click.pass_obj
+def detector_train(obj: Context, name: str, target: str | None, set_ref: str | None, kind: str, config_path: Path | None,
+                   threshold: str, split_text: str, seed: int, calibration_others: bool, device: str, force: bool) -> None:
+    """Train detector NAME for one class from stored vectors (the backbone never runs)."""
+    from detector.splits import parse_ratios
+    from detector.training import train_detector
+
+    report = train_detector(obj.store, name, target=target, set_ref=set_ref, kind=kind, config_path=config_path,
+                            threshold=threshold, ratios=parse_ratios(split_text), seed=seed,
+                            calibration_others=calibration_others, device=device, force=force)
+    d = report.detector
+    if report.ignored_config:
+        info(f"config keys ignored (the embedding set decides them now): {', '.join(report.ignored_config)}")
+    for note in report.notes:
+        info(f"note: {note}")
+    counts = report.split.counts()
+    info("split by video (target/other): " + ", ".join(f"{p} {c['target']}/{c['other']}" for p, c in counts.items())
+         + f"; rows with views: {report.rows}")
+    info(f"trained {d.kind} detector {d.name} for {d.target} on set {d.set_id} in {report.seconds:.1f} s; "
+         f"threshold {d.threshold:.6g} ({d.threshold_rule}); test AUROC mean {d.metrics['test_auroc_mean']:.3f}, "
+         f"test accuracy {d.metrics['test_accuracy']:.3f}")
+
+
+@detector.command("evaluate")
+@click.argument("name")
+@click.option("--vs", default=None, help="Competitor class for the report and confusion matrix (default: the hardest).")
+@force_option
+@format_option
+@click.pass_obj
+def detector_evaluate(obj: Context, name: str, vs: str | None, force: bool, fmt: str) -> None:
+    """Scores of every clip, AUROC per class pair, report against --vs, and the AE beside the baselines."""
+    from detector.evaluation import evaluate_detector
+
+    ev = evaluate_detector(obj.store, name, vs=vs, force=force)
+    info(f"{'reused' if ev.reused else 'computed'} evaluation run {ev.run.run_id} of {name}; tables analysis_detector_*")
+    for note in ev.run.notes:
+        info(f"note: {note}")
+    for artifact in ev.run.artifacts:
+        info(f"plot: {artifact}")
+    for title, table in (("AUROC of the target against each class (test videos)", "detector_auroc"),
+                         (f"{ev.detector.target} against {ev.vs} (test videos)", "detector_report"),
+                         ("confusion matrix", "detector_confusion"),
+                         ("the same split, every detector kind", "detector_comparison")):
+        rows = ev.tables[table].to_pylist()
+        info(f"-- {title}")
+        emit(list(rows[0]) if rows else [], [list(r.values()) for r in rows], fmt)
+
+
+@detector.command("list")
+@format_option
+@click.pass_obj
+def detector_list(obj: Context, fmt: str) -> None:
+    """Saved detectors with their set, target, threshold and test metrics."""
+    import json
+
+    rows = [(r["name"], r["kind"], r["target"], r["set_id"], r["threshold_rule"], r["threshold"],
+             json.loads(r["metrics"]).get("test_auroc_mean"), r["created_at"]) for r in obj.store.detector_rows()]
+    emit(["name", "kind", "target", "set_id", "threshold_rule", "threshold", "test_auroc_mean", "created_at"], rows, fmt)
+
+
+@main.command()
+@click.argument("clip")
+@click.option("--detector", "name", required=True, help="A saved detector's name (see `actionstore detector list`).")
+@click.option("-k", default=5, show_default=True, type=int, help="Nearest stored clips to list.")
+@click.option("--weights", "weights_path", type=click.Path(path_type=Path), help="The weights file the set was made with, if any.")
+@format_option
+@click.pass_obj
+def score(obj: Context, clip: str, name: str, k: int, weights_path: Path | None, fmt: str) -> None:
+    """Is CLIP the detector's action? Prints score, threshold, verdict and the nearest stored clips."""
+    from detector.scoring import score_clip
+
+    v = score_clip(obj.store, clip, name, k=k, weights_path=weights_path)
+    for note in v.notes:
+        info(f"note: {note}")
+    d = v.detector
+    verdict = f"IS {d.target}" if v.is_target else f"is NOT {d.target}"
+    click.echo(f"{v.clip}: {verdict} (score {v.score:.6g} {'<=' if v.is_target else '>'} threshold {d.threshold:.6g}, "
+               f"{d.threshold_rule}; detector {d.name}, {d.kind}, {'embedded now' if v.embedded_now else 'stored vector'})")
+    emit(["rank", "label", "distance", "path"],
+         [(i + 1, h.label, round(h.distance, 4), h.path) for i, h in enumerate(v.neighbors)], fmt)
 
 
 if __name__ == "__main__":

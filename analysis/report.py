@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +14,7 @@ import pyarrow as pa
 from analysis.runner import AnalysisResult, run_analysis
 from embed.registry import DEFAULT_BACKBONE
 from store import Store
+from store.runs import run_table
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -40,6 +42,7 @@ def write_report(store: Store, *, set_ref: str | None = None, force: bool = Fals
         "<h2>Centroids</h2>", *_images(runs["centroids"]), _matrix(runs["centroids"].tables["centroid_matrix"]),
         "<h2>Hyperspheres</h2>", *_images(runs["hypersphere"]), _table(runs["hypersphere"].tables["hypersphere"]),
     ]
+    parts += _detector_sections(store, eset.set_id)
     notes = [note for run in runs.values() for note in run.run.notes]
     if notes:
         parts += ["<h2>Notes</h2>", "<ul>", *(f"<li class='note'>{_e(n)}</li>" for n in notes), "</ul>"]
@@ -53,14 +56,35 @@ def write_report(store: Store, *, set_ref: str | None = None, force: bool = Fals
     return path
 
 
+def _detector_sections(store: Store, set_id: str) -> list[str]:
+    """The latest evaluation of every detector trained on the set (``actionstore detector evaluate``)."""
+    rows = store.query("SELECT run_id, params, artifacts FROM analysis_runs WHERE kind = 'detector_evaluation' "
+                       "AND set_id = ? ORDER BY created_at DESC", [set_id])
+    latest: dict[str, dict] = {}
+    for row in rows:
+        latest.setdefault(json.loads(row["params"])["detector"], row)
+    parts = []
+    for name, row in sorted(latest.items()):
+        images = [Path(a) for a in json.loads(row["artifacts"]) if Path(a).is_file()]
+        parts += [f"<h2>Detector {_e(name)}</h2>",
+                  "<h3>Every detector kind on its split (test videos only)</h3>", _table(run_table(store, "detector_comparison", row["run_id"])),
+                  "<h3>AUROC of the target against each class</h3>", _table(run_table(store, "detector_auroc", row["run_id"])),
+                  *(_img(p) for p in images)]
+    return parts
+
+
 def _e(value: object) -> str:
     return html.escape(str(value))
 
 
 def _images(result: AnalysisResult) -> list[str]:
     """The run's PNGs inlined as data URIs, so the page stands alone."""
-    return [f"<img alt='{_e(p.stem)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
-            for p in result.artifacts]
+    return [_img(p) for p in result.artifacts]
+
+
+def _img(path: Path) -> str:
+    """A PNG inlined as a data URI."""
+    return f"<img alt='{_e(path.stem)}' src='data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}'>"
 
 
 def _cell(value: object) -> str:

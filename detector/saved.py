@@ -1,0 +1,132 @@
+"""Saved detectors: the model state in ``<store>/detectors/<name>.pt``, its record and split in the catalog.
+
+The file holds tensors, numbers and strings only and is read with ``torch.load(weights_only=True)``;
+its SHA-256 is recorded at training, so a file changed since is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detector.autoencoder import AutoencoderDetector
+from detector.baselines import CentroidDetector, KnnDetector, MahalanobisDetector, PcaDetector
+from detector.config import AEConfig
+from detector.errors import DetectorError, TamperedDetector
+from store import Store
+
+KINDS = ("ae", "centroid", "knn", "pca", "mahalanobis")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def make_detector(kind: str, config: AEConfig | None = None, *, device: str = "cpu", on_epoch: Any = None) -> Any:
+    """A fresh detector of ``kind``."""
+    if kind == "ae":
+        return AutoencoderDetector(config, device=device, on_epoch=on_epoch)
+    classes = {"centroid": CentroidDetector, "knn": KnnDetector, "pca": PcaDetector, "mahalanobis": MahalanobisDetector}
+    if kind not in classes:
+        raise DetectorError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+    return classes[kind]()
+
+
+@dataclass
+class SavedDetector:
+    """A detector as recorded: its settings, threshold, metrics and the model itself."""
+
+    name: str
+    kind: str
+    set_id: str
+    set_version: str
+    target: str
+    config: dict[str, Any]
+    threshold_rule: str
+    threshold: float
+    metrics: dict[str, Any]
+    model: Any
+
+    def is_target(self, scores: np.ndarray) -> np.ndarray:
+        """The verdict: a score at or below the threshold is the target action."""
+        return np.asarray(scores) <= self.threshold
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise DetectorError(f"detector name {name!r}: use letters, digits, '_', '-' or '.' (at most 64, starting with a letter or digit)")
+    return name
+
+
+def save_detector(store: Store, detector: SavedDetector, split: list[tuple[str, str, str]]) -> Path:
+    """Write the model file atomically, then record it (with its checksum) and its split."""
+    import torch
+
+    store.detectors_dir.mkdir(parents=True, exist_ok=True)
+    path = store.detectors_dir / f"{detector.name}.pt"
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save({"kind": detector.kind, "state": _to_tensors(detector.model.state())}, tmp)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    tmp.replace(path)
+    store.record_detector({
+        "name": detector.name, "kind": detector.kind, "set_id": detector.set_id, "set_version": detector.set_version,
+        "target": detector.target, "config": json.dumps(detector.config), "threshold_rule": detector.threshold_rule,
+        "threshold": detector.threshold, "metrics": json.dumps(detector.metrics), "file": path.name, "sha256": digest,
+    }, split)
+    return path
+
+
+def load_detector(store: Store, name: str, *, device: str = "cpu") -> tuple[SavedDetector, list[str]]:
+    """A saved detector and notes (e.g. its set changed since training). Refuses a tampered or missing file."""
+    import pickle
+
+    import torch
+
+    rows = store.detector_rows(name)
+    if not rows:
+        known = ", ".join(r["name"] for r in store.detector_rows()) or "none yet"
+        raise DetectorError(f"--detector {name!r}: no such detector (saved: {known}); train one with `actionstore detector train`")
+    row = rows[0]
+    path = store.detectors_dir / row["file"]
+    if not path.is_file():
+        raise DetectorError(f"{path}: the detector's file is missing; train {name} again")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:
+        raise TamperedDetector(f"{path}: the file changed since {name} was trained (checksum differs); it is refused, train it again")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError) as exc:
+        raise TamperedDetector(f"{path}: not a loadable detector file ({' '.join(str(exc).split())[:120]}); train {name} again") from exc
+    config = json.loads(row["config"])
+    model = make_detector(row["kind"], AEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+                          if row["kind"] == "ae" else None, device=device)
+    model.load(_to_arrays(saved["state"]))
+    notes = []
+    if store.set_version(row["set_id"]) != row["set_version"]:
+        notes.append(f"the embedding set of {name} changed since it was trained (clips or views added or removed); "
+                     "scores still use the trained model: retrain to include the new data")
+    detector = SavedDetector(row["name"], row["kind"], row["set_id"], row["set_version"], row["target"], config,
+                             row["threshold_rule"], row["threshold"], json.loads(row["metrics"]), model)
+    return detector, notes
+
+
+def _to_tensors(value: Any) -> Any:
+    import torch
+
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    if isinstance(value, dict):
+        return {k: _to_tensors(v) for k, v in value.items()}
+    return value
+
+
+def _to_arrays(value: Any) -> Any:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    if isinstance(value, dict):
+        return {k: _to_arrays(v) for k, v in value.items()}
+    return value
