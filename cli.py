@@ -221,7 +221,7 @@ def remove(obj: Context, refs: tuple[str, ...]) -> None:
 @click.option("--batch-size", default=16, show_default=True, type=int, help="Clips per committed Parquet file.")
 @click.option("--random-init", is_flag=True, help="Untrained weights (marked random-init everywhere).")
 @click.option("--weights", "weights_path", type=click.Path(path_type=Path), help="Local weights file to load.")
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when visible), cpu, cuda or cuda:N.")
 @click.pass_obj
 def embed(obj: Context, backbone: str | None, frames: int | None, batch_size: int, random_init: bool,
           weights_path: Path | None, device: str) -> None:
@@ -490,7 +490,7 @@ def report(obj: Context, set_ref: str | None, force: bool) -> None:
 @click.option("--write-videos", type=click.Path(path_type=Path), help="Also write every view as DIR/<label>/<stem>.aug-<k>.mp4.")
 @click.option("--batch-size", default=16, show_default=True, type=int, help="Views per committed Parquet file.")
 @click.option("--weights", "weights_path", type=click.Path(path_type=Path), help="The weights file the set was made with, if any.")
-@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when visible), cpu, cuda or cuda:N.")
 @click.pass_obj
 def augment(obj: Context, views: int, seed: int, set_ref: str | None, write_videos: Path | None, batch_size: int,
             weights_path: Path | None, device: str) -> None:
@@ -543,7 +543,7 @@ def detector() -> None:
               help="Shares of the target's videos for train,val,calib,test.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the split.")
 @click.option("--calibration-others", is_flag=True, help="Put half of every other class's videos in calibration (for --threshold f1).")
-@click.option("--device", default="cpu", show_default=True, help="torch device for the autoencoder, e.g. cuda.")
+@click.option("--device", default="auto", show_default=True, help="torch device for the autoencoder: auto, cpu, cuda.")
 @force_option
 @click.pass_obj
 def detector_train(obj: Context, name: str, target: str | None, set_ref: str | None, kind: str, config_path: Path | None,

@@ -19,6 +19,7 @@ from detector.autoencoder import AutoencoderDetector
 from detector.baselines import CentroidDetector, KnnDetector, MahalanobisDetector, PcaDetector
 from detector.config import AEConfig
 from detector.errors import DetectorError, TamperedDetector
+from embed.model_cache import resolve_device
 from store import Store
 
 KINDS = ("ae", "centroid", "knn", "pca", "mahalanobis")
@@ -100,6 +101,7 @@ def load_detector(store: Store, name: str, *, device: str = "cpu") -> tuple[Save
     except (RuntimeError, pickle.UnpicklingError, EOFError) as exc:
         raise TamperedDetector(f"{path}: not a loadable detector file ({' '.join(str(exc).split())[:120]}); train {name} again") from exc
     config = json.loads(row["config"])
+    device = resolve_device(device)
     model = make_detector(row["kind"], AEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
                           if row["kind"] == "ae" else None, device=device)
     model.load(_to_arrays(saved["state"]))

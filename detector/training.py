@@ -15,6 +15,7 @@ from detector.metrics import auroc_by_class
 from detector.saved import KINDS, SavedDetector, check_name, make_detector, save_detector
 from detector.splits import DEFAULT_RATIOS, Split, make_split
 from detector.thresholds import check_rule, compute_threshold
+from embed.model_cache import resolve_device
 from embed.registry import DEFAULT_BACKBONE
 from ingest.progress import progress as progress_bar
 from store import Store
@@ -75,6 +76,7 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
     the quick test AUROC in ``metrics`` uses the test videos' original clips only.
     """
     started = time.perf_counter()
+    device = resolve_device(device)
     check_name(name)
     check_rule(threshold)
     if kind not in KINDS:

@@ -12,9 +12,18 @@ from embed.registry import get_backbone
 
 
 def load_model(name: str, frames: int, options: dict[str, Any], *, random_init: bool, weights_path: Path | None, device: str = "cpu") -> Any:
-    """The backbone in eval mode on ``device``, cached by its settings."""
+    """The backbone in eval mode on ``device`` (``auto``: CUDA when visible), cached by its settings."""
+    return _cached(name, frames, json.dumps(options, sort_keys=True), random_init, weights_path, resolve_device(device))
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; any other value is checked and returned."""
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
     check_device(device)
-    return _cached(name, frames, json.dumps(options, sort_keys=True), random_init, weights_path, device)
+    return device
 
 
 def check_device(device: str) -> None:
@@ -24,7 +33,7 @@ def check_device(device: str) -> None:
     try:
         parsed = torch.device(device)
     except RuntimeError as exc:
-        raise EmbedError(f"--device {device!r}: not a torch device; use cpu, cuda or cuda:N") from exc
+        raise EmbedError(f"--device {device!r}: not a torch device; use auto, cpu, cuda or cuda:N") from exc
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise EmbedError(f"--device {device}: no CUDA GPU is visible here; use --device cpu")
     if parsed.type not in ("cpu", "cuda"):

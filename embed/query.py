@@ -11,7 +11,7 @@ import numpy as np
 
 from embed.errors import EmbedError, WeightsUnavailable
 from embed.fusion import is_fused, unit_rows
-from embed.model_cache import load_model
+from embed.model_cache import load_model, resolve_device
 from embed.registry import DEFAULT_BACKBONE, get_backbone
 from embed.runner import ORIGINAL_VIEW, embed_frames
 from embed.weights import RANDOM_INIT, file_provenance
@@ -48,6 +48,7 @@ def model_for_set(eset: EmbeddingSet, *, weights_path: Path | None = None, devic
 def embed_clip(path: str | Path, eset: EmbeddingSet, *, weights_path: Path | None = None, device: str = "cpu") -> np.ndarray:
     """Embed one video file exactly as the set's clips were embedded (same backbone, weights, frames)."""
     spec = get_backbone(eset.backbone)
+    device = resolve_device(device)
     model = model_for_set(eset, weights_path=weights_path, device=device)
     info = probe(path)
     frames = decode_frames(path, eset.frames, num_frames=info.num_frames, short_side=spec.input_size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,7 +14,7 @@ import numpy as np
 
 from embed.errors import EmbedError
 from embed.fusion import fuse_sets, is_fused
-from embed.model_cache import load_model
+from embed.model_cache import load_model, resolve_device
 from embed.preprocess import to_input
 from embed.registry import DEFAULT_BACKBONE, BackboneSpec, get_backbone
 from ingest import UnreadableVideo, content_hash, decode_frames
@@ -23,6 +24,8 @@ from store.parquet_parts import embedding_table
 
 ORIGINAL_VIEW = "original"
 SAMPLING = "uniform"
+FORWARD_BATCH = 8  # clips per forward pass (a GPU is idle between small batches; a CPU does not mind)
+DECODE_WORKERS = max(1, min(4, os.cpu_count() or 1))  # clips decoded at once, ahead of the model
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -70,6 +73,7 @@ def embed_store(
     """
     if batch_size < 1:
         raise EmbedError(f"--batch-size {batch_size}: must be at least 1")
+    device = resolve_device(device)
     if is_fused(backbone):
         started = time.perf_counter()
         eset, added, already = fuse_sets(store, backbone)
@@ -103,13 +107,18 @@ def embed_store(
 
 def embed_frames(model: Any, spec: BackboneSpec, frames: np.ndarray, device: str = "cpu") -> np.ndarray:
     """One clip's decoded frames -> its embedding vector (float32)."""
+    return embed_batch(model, spec, [frames], device)[0]
+
+
+def embed_batch(model: Any, spec: BackboneSpec, clips: list[np.ndarray], device: str = "cpu") -> np.ndarray:
+    """Several clips' decoded frames -> ``(clips, dim)`` float32, in one forward pass for torch backbones."""
     if not spec.uses_torch:
-        return np.asarray(model(frames), dtype=np.float32)
+        return np.stack([np.asarray(model(frames), dtype=np.float32) for frames in clips])
     import torch
 
     with torch.inference_mode():
-        clip = to_input(frames, spec).unsqueeze(0).to(device)
-        return model(clip)[0].float().cpu().numpy()
+        batch = torch.stack([to_input(frames, spec) for frames in clips]).to(device, non_blocking=True)
+        return model(batch).float().cpu().numpy()
 
 
 Task = tuple[dict[str, Any], str]  # (catalogued video row, view name)
@@ -128,18 +137,27 @@ def decode_for_set(video: dict[str, Any], eset: EmbeddingSet, spec: BackboneSpec
 
 def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, tasks: list[Task], *, batch_size: int,
               device: str, progress: bool, report: EmbedReport, prepare: Prepare | None = None,
-              on_commit: Callable[[list[Task]], None] | None = None, desc: str = "embedding") -> None:
-    """Decode (and ``prepare``) ahead in a thread, run the model, commit every ``batch_size`` rows.
+              on_commit: Callable[[list[Task]], None] | None = None, desc: str = "embedding",
+              forward_batch: int = FORWARD_BATCH, workers: int = DECODE_WORKERS) -> None:
+    """Decode (and ``prepare``) in ``workers`` threads ahead of the model, run ``forward_batch`` clips
+    per forward pass, and commit every ``batch_size`` rows.
 
     ``prepare(video, view, frames)`` turns decoded frames into the view's frames (augmentation);
     ``on_commit(tasks)`` runs just before a batch's vectors are committed (to record how views were made).
     A clip that cannot be read lands in ``report.failed`` and the rest goes on.
     """
     batch: list[tuple[Task, np.ndarray]] = []
+    pending: list[tuple[Task, np.ndarray]] = []
 
     def load(task: Task) -> np.ndarray | str:
         frames = decode_for_set(task[0], eset, spec)
         return frames if prepare is None or isinstance(frames, str) else prepare(task[0], task[1], frames)
+
+    def forward() -> None:
+        vectors = embed_batch(model, spec, [frames for _, frames in pending], device)
+        batch.extend((task, vector) for (task, _), vector in zip(pending, vectors))
+        report.forwards += len(pending)
+        pending.clear()
 
     def commit() -> None:
         if on_commit is not None:
@@ -148,18 +166,21 @@ def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, 
         batch.clear()
 
     bar = progress_bar(total=len(tasks), desc=f"{desc} {eset.name}", unit="clip", enabled=progress)
-    for task, frames in _prefetch(load, tasks):
+    for task, frames in _prefetch(load, tasks, workers=workers):
         video = task[0]
         if isinstance(frames, str):
             report.failed.append((video["path"], frames))
         else:
-            batch.append((task, embed_frames(model, spec, frames, device)))
-            report.forwards += 1
+            pending.append((task, frames))
             if video["num_frames"] < eset.frames:
                 report.short.append((video["path"], video["num_frames"]))
+        if len(pending) >= forward_batch:
+            forward()
         if len(batch) >= batch_size:
             commit()
         bar.update(1)
+    if pending:
+        forward()
     if batch:
         commit()
     bar.close()
@@ -179,9 +200,11 @@ def _commit(store: Store, eset: EmbeddingSet, batch: list[tuple[Task, np.ndarray
     report.files_written += 1
 
 
-def _prefetch(fn: Callable[[T], R], items: Iterable[T], depth: int = 2) -> Iterator[tuple[T, R]]:
-    """Yield ``(item, fn(item))`` in order, computing up to ``depth`` items ahead in a thread."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
+def _prefetch(fn: Callable[[T], R], items: Iterable[T], *, workers: int = 1) -> Iterator[tuple[T, R]]:
+    """Yield ``(item, fn(item))`` in order, computing up to ``2 * workers`` items ahead in ``workers`` threads
+    (PyAV and OpenCV release the GIL while they decode)."""
+    depth = 2 * workers
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: list[tuple[T, Future[R]]] = []
         for item in items:
             pending.append((item, pool.submit(fn, item)))

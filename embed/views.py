@@ -18,6 +18,7 @@ import numpy as np
 
 from embed.errors import EmbedError
 from embed.fusion import is_fused
+from embed.model_cache import resolve_device
 from embed.query import model_for_set
 from embed.registry import DEFAULT_BACKBONE, get_backbone
 from embed.runner import EmbedReport, Task, decode_for_set, run_tasks
@@ -60,6 +61,7 @@ def augment_store(store: Store, *, views: int, seed: int, set_ref: str | None = 
     if write_videos is not None:
         _check_output_dir(Path(write_videos), store)
     spec = get_backbone(eset.backbone)
+    device = resolve_device(device)
     report = AugmentReport(set=eset, views=views, seed=seed)
     with store.writing():
         keys = store.embedded_keys(eset.set_id)

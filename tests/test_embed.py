@@ -10,7 +10,7 @@ import torch
 
 import embed.runner
 from embed import BadFrameCount, EmbedError, UnknownBackbone, WeightsUnavailable, embed_clip, embed_store, get_backbone, neighbors
-from ingest import scan_folder
+from ingest import decode_frames, probe, scan_folder
 from store import Store
 
 
@@ -161,3 +161,18 @@ def test_weights_file_provenance_and_strict_loading(store: Store, videos: Path, 
     torch.save({"conv.weight": torch.zeros(1)}, wrong)
     with pytest.raises(WeightsUnavailable, match="does not fit this backbone"):
         embed_store(store, backbone="tiny3d", frames=4, weights_path=wrong, progress=False)
+
+
+def test_batched_forward_equals_one_clip_at_a_time_and_auto_device(videos: Path) -> None:
+    from embed.model_cache import load_model, resolve_device
+    from embed.runner import embed_batch, embed_frames
+
+    spec = get_backbone("tiny3d")
+    clips = sorted(videos.rglob("*.mp4"))[:3]
+    frames = [decode_frames(p, 8, num_frames=probe(p).num_frames, short_side=spec.input_size) for p in clips]
+    model = load_model("tiny3d", 8, {}, random_init=True, weights_path=None, device="auto")
+    together = embed_batch(model, spec, frames, resolve_device("auto"))
+    one_by_one = np.stack([embed_frames(model, spec, f, resolve_device("auto")) for f in frames])
+    assert together.shape == (3, 32)
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-6)
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
