@@ -222,14 +222,16 @@ def remove(obj: Context, refs: tuple[str, ...]) -> None:
 @click.option("--random-init", is_flag=True, help="Untrained weights (marked random-init everywhere).")
 @click.option("--weights", "weights_path", type=click.Path(path_type=Path), help="Local weights file to load.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when visible), cpu, cuda or cuda:N.")
+@click.option("--short-clips", type=click.Choice(["repeat", "refuse"]), default="repeat", show_default=True,
+              help="A clip with fewer frames than asked: repeat frames to fill, or skip it.")
 @click.pass_obj
 def embed(obj: Context, backbone: str | None, frames: int | None, batch_size: int, random_init: bool,
-          weights_path: Path | None, device: str) -> None:
+          weights_path: Path | None, device: str, short_clips: str) -> None:
     """Embed every catalogued clip the set lacks (a second run on unchanged data runs no model)."""
     from embed import DEFAULT_BACKBONE, embed_store
 
     report = embed_store(obj.store, backbone=backbone or DEFAULT_BACKBONE, frames=frames, batch_size=batch_size,
-                         random_init=random_init, weights_path=weights_path, device=device)
+                         random_init=random_init, weights_path=weights_path, device=device, short_clips=short_clips)
     s = report.set
     if report.forwards == 0 and report.embedded == 0 and not report.failed:
         info(f"nothing to embed: all {report.already} clips are already in set {s.name} [{s.set_id}] "

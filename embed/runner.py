@@ -64,13 +64,18 @@ def embed_store(
     random_init: bool = False,
     weights_path: Path | None = None,
     device: str = "cpu",
+    short_clips: str = "repeat",
     progress: bool = True,
 ) -> EmbedReport:
     """Embed every catalogued clip the set lacks; a clip that fails is recorded and skipped.
 
     Holds the store's writer lock throughout. Nothing is built or run when the set is complete.
     ``fuse:a+b`` builds a fused set from existing sets instead (``embed.fusion``; no model runs).
+    ``short_clips``: ``repeat`` (a clip with fewer frames than asked repeats frames, and is noted in
+    ``report.short``) or ``refuse`` (it is skipped and recorded as failed).
     """
+    if short_clips not in ("repeat", "refuse"):
+        raise EmbedError(f"--short-clips {short_clips!r}: use repeat or refuse")
     if batch_size < 1:
         raise EmbedError(f"--batch-size {batch_size}: must be at least 1")
     device = resolve_device(device)
@@ -97,6 +102,11 @@ def embed_store(
         eset = store.ensure_set(**settings)
         report = EmbedReport(set=eset, already=len(videos) - len(todo))
         if model is not None:
+            if short_clips == "refuse":
+                short = [v for v in todo if v["num_frames"] < eset.frames]
+                report.failed += [(v["path"], f"has {v['num_frames']} frames, fewer than the {eset.frames} asked; "
+                                   "pass --short-clips repeat to embed it with repeated frames") for v in short]
+                todo = [v for v in todo if v["num_frames"] >= eset.frames]
             run_tasks(store, spec, eset, model, [(v, ORIGINAL_VIEW) for v in todo], batch_size=batch_size,
                       device=device, progress=progress, report=report)
         store.record_errors(report.failed, "embed")

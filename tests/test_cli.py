@@ -221,3 +221,6 @@ def test_embed_says_when_clips_have_fewer_frames_than_asked(runner: CliRunner, s
     assert "note: 1 clip(s) have fewer frames than the 32 asked" in result.stderr and "short.mp4: 12" in result.stderr
     _, matrix = store.load_vectors(store.get_set("flow_motion").set_id)
     assert matrix.shape[0] == 2 and np.isfinite(matrix).all()
+    refused = run(runner, store, "embed", "--backbone", "flow_motion", "--frames", "24", "--short-clips", "refuse")
+    assert refused.exit_code == 3 and "short.mp4: has 12 frames, fewer than the 24 asked" in refused.stderr
+    assert store.get_set("flow_motion_f24").num_vectors == 1
