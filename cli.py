@@ -224,14 +224,17 @@ def remove(obj: Context, refs: tuple[str, ...]) -> None:
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when visible), cpu, cuda or cuda:N.")
 @click.option("--short-clips", type=click.Choice(["repeat", "refuse"]), default="repeat", show_default=True,
               help="A clip with fewer frames than asked: repeat frames to fill, or skip it.")
+@click.option("--windows", default=None, metavar="LEN:STRIDE",
+              help="Also one vector per sliding window (seconds), stored as view 'window' with t_start/t_end.")
 @click.pass_obj
 def embed(obj: Context, backbone: str | None, frames: int | None, batch_size: int, random_init: bool,
-          weights_path: Path | None, device: str, short_clips: str) -> None:
+          weights_path: Path | None, device: str, short_clips: str, windows: str | None) -> None:
     """Embed every catalogued clip the set lacks (a second run on unchanged data runs no model)."""
     from embed import DEFAULT_BACKBONE, embed_store
 
     report = embed_store(obj.store, backbone=backbone or DEFAULT_BACKBONE, frames=frames, batch_size=batch_size,
-                         random_init=random_init, weights_path=weights_path, device=device, short_clips=short_clips)
+                         random_init=random_init, weights_path=weights_path, device=device, short_clips=short_clips,
+                         windows=windows)
     s = report.set
     if report.forwards == 0 and report.embedded == 0 and not report.failed:
         info(f"nothing to embed: all {report.already} clips are already in set {s.name} [{s.set_id}] "

@@ -12,8 +12,11 @@ from embed.registry import get_backbone
 
 
 def load_model(name: str, frames: int, options: dict[str, Any], *, random_init: bool, weights_path: Path | None, device: str = "cpu") -> Any:
-    """The backbone in eval mode on ``device`` (``auto``: CUDA when visible), cached by its settings."""
-    return _cached(name, frames, json.dumps(options, sort_keys=True), random_init, weights_path, resolve_device(device))
+    """The backbone in eval mode on ``device`` (``auto``: CUDA when visible), cached by its settings.
+
+    Set options that do not change the model (``windows``: which frames it sees) are left out."""
+    model_options = {k: v for k, v in options.items() if k != "windows"}
+    return _cached(name, frames, json.dumps(model_options, sort_keys=True), random_init, weights_path, resolve_device(device))
 
 
 def resolve_device(device: str) -> str:

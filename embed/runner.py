@@ -17,6 +17,7 @@ from embed.fusion import fuse_sets, is_fused
 from embed.model_cache import load_model, resolve_device
 from embed.preprocess import to_input
 from embed.registry import DEFAULT_BACKBONE, BackboneSpec, get_backbone
+from embed.windows import WINDOW_VIEW, Window, clip_windows, window_spec
 from ingest import UnreadableVideo, content_hash, decode_frames
 from ingest.progress import progress as progress_bar
 from store import EmbeddingSet, Store, set_id_for
@@ -44,11 +45,14 @@ class EmbedReport:
     short: list[tuple[str, int]] = field(default_factory=list)  # (path, frames it has) for clips under the frames asked
 
 
-def set_settings(spec: BackboneSpec, frames: int | None, *, random_init: bool, weights_path: Path | None) -> dict[str, Any]:
+def set_settings(spec: BackboneSpec, frames: int | None, *, random_init: bool, weights_path: Path | None,
+                 windows: str | None = None) -> dict[str, Any]:
     """The settings that identify a set (and its id) for this backbone, checked, without building it."""
     frames = spec.default_frames if frames is None else frames
     options = dict(spec.default_options)
     spec.check_frames(frames, options)
+    if windows is not None:
+        options["windows"] = window_spec(windows)
     return dict(
         backbone=spec.name, weights=spec.resolve_weights(random_init, weights_path), frames=frames,
         sampling=SAMPLING, input_size=spec.input_size, options=options, dim=spec.dim(frames, options),
@@ -65,6 +69,7 @@ def embed_store(
     weights_path: Path | None = None,
     device: str = "cpu",
     short_clips: str = "repeat",
+    windows: str | None = None,
     progress: bool = True,
 ) -> EmbedReport:
     """Embed every catalogued clip the set lacks; a clip that fails is recorded and skipped.
@@ -72,7 +77,8 @@ def embed_store(
     Holds the store's writer lock throughout. Nothing is built or run when the set is complete.
     ``fuse:a+b`` builds a fused set from existing sets instead (``embed.fusion``; no model runs).
     ``short_clips``: ``repeat`` (a clip with fewer frames than asked repeats frames, and is noted in
-    ``report.short``) or ``refuse`` (it is skipped and recorded as failed).
+    ``report.short``) or ``refuse`` (it is skipped and recorded as failed). ``windows`` ``LEN:STRIDE``
+    (seconds) also stores one vector per sliding window (``embed.windows``); it is part of the set id.
     """
     if short_clips not in ("repeat", "refuse"):
         raise EmbedError(f"--short-clips {short_clips!r}: use repeat or refuse")
@@ -84,7 +90,7 @@ def embed_store(
         eset, added, already = fuse_sets(store, backbone)
         return EmbedReport(set=eset, embedded=added, already=already, seconds=time.perf_counter() - started)
     spec = get_backbone(backbone)
-    settings = set_settings(spec, frames, random_init=random_init, weights_path=weights_path)
+    settings = set_settings(spec, frames, random_init=random_init, weights_path=weights_path, windows=windows)
     started = time.perf_counter()
     if not store.exists():
         raise EmbedError(f"{store.root}: no store here yet; run `actionstore ingest DIR` first (or pass --store)")
@@ -94,12 +100,12 @@ def embed_store(
         if not videos:
             raise EmbedError(f"{store.root}: the store has no videos; run `actionstore ingest DIR` first")
         keys = store.embedded_keys(set_id_for(settings))
-        todo = [v for v in videos if (v["video_id"], ORIGINAL_VIEW, 0) not in keys]
+        todo = [v for v in videos if any(_key(v, view, w) not in keys for _, view, w in tasks_for(v, settings["options"]))]
         model = None
         if todo:  # built before the set is registered, so a bad device or weights file leaves no trace
             model = load_model(spec.name, settings["frames"], settings["options"], random_init=random_init,
                                weights_path=weights_path, device=device)
-        eset = store.ensure_set(**settings)
+        eset = store.ensure_set(**settings, name=_set_name(settings))
         report = EmbedReport(set=eset, already=len(videos) - len(todo))
         if model is not None:
             if short_clips == "refuse":
@@ -107,8 +113,8 @@ def embed_store(
                 report.failed += [(v["path"], f"has {v['num_frames']} frames, fewer than the {eset.frames} asked; "
                                    "pass --short-clips repeat to embed it with repeated frames") for v in short]
                 todo = [v for v in todo if v["num_frames"] >= eset.frames]
-            run_tasks(store, spec, eset, model, [(v, ORIGINAL_VIEW) for v in todo], batch_size=batch_size,
-                      device=device, progress=progress, report=report)
+            tasks = [t for v in todo for t in tasks_for(v, eset.options) if _key(*t) not in keys]
+            run_tasks(store, spec, eset, model, tasks, batch_size=batch_size, device=device, progress=progress, report=report)
         store.record_errors(report.failed, "embed")
         report.set = store.get_set(eset.set_id)
     report.seconds = time.perf_counter() - started
@@ -131,16 +137,40 @@ def embed_batch(model: Any, spec: BackboneSpec, clips: list[np.ndarray], device:
         return model(batch).float().cpu().numpy()
 
 
-Task = tuple[dict[str, Any], str]  # (catalogued video row, view name)
+Task = tuple[dict[str, Any], str, Window | None]  # (catalogued video row, view name, window or None: the whole clip)
 Prepare = Callable[[dict[str, Any], str, np.ndarray], np.ndarray]
 
 
-def decode_for_set(video: dict[str, Any], eset: EmbeddingSet, spec: BackboneSpec) -> np.ndarray | str:
-    """A catalogued clip's frames as the set samples them, or a one-line reason it cannot be read."""
+def tasks_for(video: dict[str, Any], options: dict[str, Any]) -> list[Task]:
+    """A clip's rows in a set: the whole clip, and its sliding windows when the set has them."""
+    tasks: list[Task] = [(video, ORIGINAL_VIEW, None)]
+    if options.get("windows"):
+        tasks += [(video, WINDOW_VIEW, w) for w in clip_windows(video["duration_s"] or 0.0, video["num_frames"], options["windows"])]
+    return tasks
+
+
+def _key(video: dict[str, Any], view: str, window: Window | None) -> tuple[str, str, int]:
+    return video["video_id"], view, window.k if window else 0
+
+
+def _set_name(settings: dict[str, Any]) -> str | None:
+    """``<backbone>_f<frames>_w<len>s<stride>`` for windowed sets (None: the store's default name)."""
+    spec = settings["options"].get("windows")
+    if spec is None:
+        return None
+    length, stride = spec.split(":")
+    suffix = ("_random" if settings["weights"] == "random-init" else "")
+    return f"{settings['backbone']}_f{settings['frames']}_w{length}s{stride}{suffix}".replace(".", "p")
+
+
+def decode_for_set(video: dict[str, Any], eset: EmbeddingSet, spec: BackboneSpec, window: Window | None = None) -> np.ndarray | str:
+    """A catalogued clip's frames as the set samples them (in ``window`` only, if given), or a one-line
+    reason it cannot be read."""
     try:
         if Path(video["path"]).is_file() and content_hash(video["path"]) != video["video_id"]:
             return "the file changed since it was ingested; run `actionstore ingest` again, then embed"
-        return decode_frames(video["path"], eset.frames, num_frames=video["num_frames"], short_side=spec.input_size)
+        return decode_frames(video["path"], eset.frames, num_frames=video["num_frames"], short_side=spec.input_size,
+                             span=(window.first, window.end) if window else None)
     except UnreadableVideo as exc:
         return exc.reason
 
@@ -160,7 +190,7 @@ def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, 
     pending: list[tuple[Task, np.ndarray]] = []
 
     def load(task: Task) -> np.ndarray | str:
-        frames = decode_for_set(task[0], eset, spec)
+        frames = decode_for_set(task[0], eset, spec, task[2])
         return frames if prepare is None or isinstance(frames, str) else prepare(task[0], task[1], frames)
 
     def forward() -> None:
@@ -182,7 +212,7 @@ def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, 
             report.failed.append((video["path"], frames))
         else:
             pending.append((task, frames))
-            if video["num_frames"] < eset.frames:
+            if task[2] is None and video["num_frames"] < eset.frames:
                 report.short.append((video["path"], video["num_frames"]))
         if len(pending) >= forward_batch:
             forward()
@@ -198,11 +228,11 @@ def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, 
 
 def _commit(store: Store, eset: EmbeddingSet, batch: list[tuple[Task, np.ndarray]], report: EmbedReport) -> None:
     table = embedding_table(
-        video_ids=[video["video_id"] for (video, _), _ in batch],
-        views=[view for (_, view), _ in batch],
-        windows=[0] * len(batch),
-        t_start=[0.0] * len(batch),
-        t_end=[float(video["duration_s"] or 0.0) for (video, _), _ in batch],
+        video_ids=[video["video_id"] for (video, _, _), _ in batch],
+        views=[view for (_, view, _), _ in batch],
+        windows=[w.k if w else 0 for (_, _, w), _ in batch],
+        t_start=[w.t_start if w else 0.0 for (_, _, w), _ in batch],
+        t_end=[w.t_end if w else float(video["duration_s"] or 0.0) for (video, _, w), _ in batch],
         vectors=np.stack([vector for _, vector in batch]),
     )
     store.commit_embeddings(eset.set_id, table)

@@ -71,7 +71,7 @@ def augment_store(store: Store, *, views: int, seed: int, set_ref: str | None = 
         videos = store.videos()
         for video in videos:
             for k in range(1, views + 1):
-                task = (video, view_name(k))
+                task = (video, view_name(k), None)
                 record = records.get((video["video_id"], task[1]))
                 if record is not None and record["seed"] != view_seed(seed, video["video_id"], k):
                     raise EmbedError(f"set {eset.name} already holds view {task[1]} made with another --seed; "
@@ -91,7 +91,7 @@ def augment_store(store: Store, *, views: int, seed: int, set_ref: str | None = 
             report.embedded = progress_report.embedded
             report.failed += progress_report.failed
         bar = progress_bar(total=len(file_tasks), desc="writing views", unit="clip", enabled=progress and bool(file_tasks))
-        for video, view in file_tasks:
+        for video, view, _ in file_tasks:
             frames = decode_for_set(video, eset, spec)
             if isinstance(frames, str):
                 report.failed.append((video["path"], frames))
@@ -130,7 +130,7 @@ class _ViewMaker:
 
     def take(self, tasks: list[Task]) -> list[dict[str, Any]]:
         """The records of these views (made in the prefetch thread), removed from the pending ones."""
-        return [self.made.pop((video["video_id"], view)) for video, view in tasks]
+        return [self.made.pop((video["video_id"], view)) for video, view, _ in tasks]
 
 
 def _video_path(root: Path, video: dict[str, Any], view: str) -> Path:

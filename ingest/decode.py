@@ -32,14 +32,19 @@ def output_size(width: int, height: int, short_side: int | None) -> tuple[int, i
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def decode_frames(path: str | Path, n: int, *, num_frames: int, short_side: int | None = None) -> np.ndarray:
+def decode_frames(path: str | Path, n: int, *, num_frames: int, short_side: int | None = None,
+                  span: tuple[int, int] | None = None) -> np.ndarray:
     """Return ``n`` uniformly sampled frames as a ``(n, H, W, 3)`` uint8 RGB array, upright.
 
     ``num_frames`` is the clip's frame count (from the catalog's probe). If the file yields fewer
     frames than that, the missing picks repeat the last frame decoded. ``short_side`` resizes each
-    chosen frame so its shorter side has that many pixels, keeping the aspect ratio.
+    chosen frame so its shorter side has that many pixels, keeping the aspect ratio. ``span``
+    ``(first, end)`` samples only frames ``first <= i < end`` (a time window of the clip).
     """
-    wanted = sample_indices(num_frames, n).tolist()
+    first, end = span if span is not None else (0, num_frames)
+    if not 0 <= first < end <= max(num_frames, 1):
+        raise ValueError(f"frame span {span} is outside the clip's {num_frames} frames")
+    wanted = (first + sample_indices(end - first, n)).tolist()
     wanted_set, last_wanted = set(wanted), wanted[-1]
     picks: dict[int, np.ndarray] = {}
     last_frame: av.VideoFrame | None = None

@@ -176,3 +176,32 @@ def test_batched_forward_equals_one_clip_at_a_time_and_auto_device(videos: Path)
     assert together.shape == (3, 32)
     np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-6)
     assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_sliding_windows_are_stored_beside_the_clip_vector(store: Store, videos: Path, runner) -> None:
+    from cli import main
+    from embed.windows import clip_windows
+
+    assert [tuple(w)[:3] for w in clip_windows(4.0, 40, "1.5:1")] == [(1, 0.0, 1.5), (2, 1.0, 2.5), (3, 2.0, 3.5)]
+    assert [(w.first, w.end) for w in clip_windows(4.0, 40, "1.5:1")] == [(0, 15), (10, 25), (20, 35)]
+    assert [tuple(w)[:3] for w in clip_windows(2.0, 20, "3:1")] == [(1, 0.0, 2.0)]  # shorter than a window: one
+    ingest(store, videos)
+    plain = embed_store(store, backbone="tiny3d", frames=4, random_init=True, progress=False)
+    result = runner.invoke(main, ["--store", str(store.root), "embed", "--backbone", "tiny3d", "--frames", "4",
+                                  "--random-init", "--windows", "2:1"])
+    assert result.exit_code == 0, result.output
+    windowed = store.get_set("tiny3d_f4_w2s1_random")
+    assert windowed.set_id != plain.set.set_id
+    rows, matrix = store.load_vectors(windowed.set_id, views=None)
+    by_view = {}
+    for video_id, view, window, t0, t1 in zip(*(rows.column(c).to_pylist() for c in ("video_id", "view", "window", "t_start", "t_end"))):
+        by_view.setdefault(view, []).append((video_id, window, t0, t1))
+    assert len(by_view["original"]) == 20 and {w for _, w, _, _ in by_view["original"]} == {0}
+    assert len(by_view["window"]) == 20 * 3 and {(w, t0, t1) for _, w, t0, t1 in by_view["window"]} == {(1, 0.0, 2.0), (2, 1.0, 3.0), (3, 2.0, 4.0)}
+    _, plain_matrix = store.load_vectors(plain.set.set_id)
+    np.testing.assert_allclose(store.load_vectors(windowed.set_id)[1], plain_matrix, atol=1e-6)  # same clip vectors
+    assert len({tuple(v) for v in matrix.round(5)}) > 20  # windows see different frames
+    again = embed_store(store, backbone="tiny3d", frames=4, random_init=True, windows="2:1", progress=False)
+    assert again.forwards == 0 and again.already == 20
+    with pytest.raises(EmbedError, match="--windows '2x1': use LEN:STRIDE in seconds"):
+        embed_store(store, backbone="tiny3d", frames=4, random_init=True, windows="2x1", progress=False)
