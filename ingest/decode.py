@@ -1,7 +1,11 @@
 """Decode only the frames a backbone needs, upright, RGB, resized on the way out.
 
 The measured choice (DESIGN.md section 8): threaded decoding, with only the chosen frames
-converted and resized by ``frame.reformat``; the decoder stops after the last chosen frame.
+converted and resized by ``frame.reformat``; the decoder stops after the last chosen frame. For a
+long clip sampled sparsely, the keyframes are read from the packets (no decoding) and, when seeking
+to the keyframe before each chosen frame decodes fewer frames than reading straight through, the
+decoder seeks; every frame reached after a seek must carry the expected timestamp, else (an open-GOP
+stream, say) the clip is decoded straight through instead.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ def decode_frames(path: str | Path, n: int, *, num_frames: int, short_side: int 
     if not 0 <= first < end <= max(num_frames, 1):
         raise ValueError(f"frame span {span} is outside the clip's {num_frames} frames")
     wanted = (first + sample_indices(end - first, n)).tolist()
+    if num_frames >= SEEK_MIN_FRAMES and num_frames > 4 * n:
+        sought = _decode_by_seeking(path, wanted, short_side)
+        if sought is not None:
+            return sought
     wanted_set, last_wanted = set(wanted), wanted[-1]
     picks: dict[int, np.ndarray] = {}
     last_frame: av.VideoFrame | None = None
@@ -67,6 +75,64 @@ def decode_frames(path: str | Path, n: int, *, num_frames: int, short_side: int 
     if len(picks) < len(wanted_set):  # the file ended early: repeat the last frame it had
         tail = picks[max(picks)] if picks else _to_rgb(last_frame, short_side)
         return np.stack([picks.get(index, tail) for index in wanted])
+    return np.stack([picks[index] for index in wanted])
+
+
+SEEK_MIN_FRAMES = 120  # shorter clips decode straight through: reading the packets would cost more than it saves
+SEEK_GAIN = 0.6  # seek only when it decodes at most this share of the frames reading straight through would
+
+
+def keyframe_plan(path: str | Path) -> tuple[list[int], list[int]] | None:
+    """Every frame's pts in presentation order and the indices of keyframes, from the packets alone;
+    None when the packets do not say (a missing pts)."""
+    container, stream = open_video(path)
+    try:
+        packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
+    except av.FFmpegError:
+        return None
+    finally:
+        container.close()
+    if not packets or any(pts is None for pts, _ in packets):
+        return None
+    order = sorted(pts for pts, _ in packets)
+    index = {pts: i for i, pts in enumerate(order)}
+    return order, sorted(index[pts] for pts, key in packets if key)
+
+
+def _decode_by_seeking(path: str | Path, wanted: list[int], short_side: int | None) -> np.ndarray | None:
+    """The wanted frames by seeking to the keyframe before each, or None when that would not pay or
+    a frame's timestamp is not the expected one (the caller then decodes straight through)."""
+    plan = keyframe_plan(path)
+    if plan is None:
+        return None
+    order, keys = plan
+    if max(wanted) >= len(order):
+        return None
+    groups: dict[int, list[int]] = {}
+    for index in sorted(set(wanted)):
+        key = keys[max(0, np.searchsorted(keys, index, side="right") - 1)]
+        groups.setdefault(key, []).append(index)
+    cost = sum(max(group) - key + 1 for key, group in groups.items())
+    if cost > SEEK_GAIN * (max(wanted) + 1):
+        return None
+    picks: dict[int, np.ndarray] = {}
+    container, stream = open_video(path)
+    stream.thread_type = "AUTO"
+    try:
+        for key, group in sorted(groups.items()):
+            container.seek(order[key], stream=stream, backward=True, any_frame=False)
+            targets = {order[i]: i for i in group}
+            for frame in container.decode(stream):
+                if frame.pts in targets:
+                    picks[targets.pop(frame.pts)] = _to_rgb(frame, short_side)
+                if not targets or frame.pts is None or frame.pts > order[max(group)]:
+                    break
+            if targets:  # a frame was skipped or mislabelled after the seek: do not trust this stream
+                return None
+    except av.FFmpegError:
+        return None
+    finally:
+        container.close()
     return np.stack([picks[index] for index in wanted])
 
 

@@ -92,3 +92,20 @@ def dot_tour(order: str, count: int = 32, size: int = 128) -> np.ndarray:
         point = stops[i] + (stops[i + 1] - stops[i]) * (position - i)
         cv2.circle(frames[t], (int(point[0]), int(point[1])), 8, (240, 240, 240), -1)
     return frames
+
+
+def write_gop_clip(path: Path, count: int, keyint: int, codec: str = "libx264", size: tuple[int, int] = (96, 64)) -> Path:
+    """A clip with a keyframe every ``keyint`` frames; frame i shows a bar at column i (a wrong frame shows)."""
+    width, height = size
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        params = f"keyint={keyint}:min-keyint={keyint}:scenecut=0"
+        stream.options = {"x264-params": params} if codec == "libx264" else {"x265-params": params + ":log-level=error"}
+        for i in range(count):
+            frame = np.full((height, width, 3), 40, np.uint8)
+            frame[:, i % width] = 255
+            frame[: (i // width) % height + 1, :8] = 200
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path

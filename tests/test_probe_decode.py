@@ -141,3 +141,26 @@ def test_names_that_look_like_protocols_and_raw_streams(tmp_path: Path) -> None:
     assert (info.codec, info.num_frames) == ("h264", 10)
     with pytest.raises(UnreadableVideo, match="is a directory"):
         probe(tmp_path)
+
+
+@pytest.mark.parametrize("codec,keyint", [("libx264", 30), ("libx264", 250), ("libx265", 30)])
+def test_seeking_returns_the_same_frames_as_decoding_straight_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      codec: str, keyint: int) -> None:
+    import ingest.decode as decode
+    from tests.media import write_gop_clip
+
+    path = write_gop_clip(tmp_path / f"gop{keyint}.mp4", 300, keyint, codec)
+    n_frames = probe(path).num_frames
+    order, keys = decode.keyframe_plan(path)
+    assert len(order) == n_frames == 300 and keys[:3] == [0, keyint, 2 * keyint][: len(keys[:3])]
+    calls = []
+    original = decode._decode_by_seeking
+    monkeypatch.setattr(decode, "_decode_by_seeking", lambda *a: calls.append(result := original(*a)) or result)
+    sought = decode.decode_frames(path, 8, num_frames=n_frames)
+    monkeypatch.setattr(decode, "SEEK_MIN_FRAMES", 10**9)  # force straight-through decoding
+    straight = decode.decode_frames(path, 8, num_frames=n_frames)
+    np.testing.assert_array_equal(sought, straight)
+    bars = [int(np.argmax(f[-1, 8:, 0])) + 8 for f in straight]
+    assert bars == [i % 96 if i % 96 >= 8 else bars[k] for k, i in enumerate(decode.sample_indices(300, 8))]
+    if codec == "libx264":  # the seek path ran when keyframes are dense, and declined when they are sparse
+        assert (calls[0] is not None) == (keyint == 30)
