@@ -28,9 +28,10 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--backbones", default="tiny3d,x3d_s,r2plus1d_18,flow_motion")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--workers", default="4", help="decode workers to try, comma-separated")
     args = parser.parse_args()
     print(f"device: {args.device}")
-    print(f"{'backbone':14} {'clips':>5} {'forward s':>10} {'pipeline s':>11} {'ratio':>6} {'clips/s':>8}")
+    print(f"{'backbone':14} {'workers':>7} {'clips':>5} {'forward s':>10} {'pipeline s':>11} {'ratio':>6} {'clips/s':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "videos"
         make_demo_dataset(root, clips_per_class=max(1, -(-args.clips // 10)))
@@ -48,13 +49,15 @@ def main() -> None:
             for i in range(0, len(decoded), FORWARD_BATCH):
                 embed_batch(model, spec, decoded[i:i + FORWARD_BATCH], device)  # returns on the CPU: synchronised
             t_forward = time.perf_counter() - start
-            store = Store(Path(tmp) / f"store-{name}")
-            store.record_ingest(videos, [])
-            start = time.perf_counter()
-            report = embed_store(store, backbone=name, random_init=spec.uses_torch, device=device, progress=False)
-            t_pipeline = time.perf_counter() - start
-            print(f"{name:14} {report.forwards:>5} {t_forward:>10.2f} {t_pipeline:>11.2f} {t_pipeline / t_forward:>6.2f} "
-                  f"{report.forwards / t_pipeline:>8.2f}")
+            for workers in (int(w) for w in args.workers.split(",")):
+                store = Store(Path(tmp) / f"store-{name}-{workers}")
+                store.record_ingest(videos, [])
+                start = time.perf_counter()
+                report = embed_store(store, backbone=name, random_init=spec.uses_torch, device=device,
+                                     decode_workers=workers, progress=False)
+                t_pipeline = time.perf_counter() - start
+                print(f"{name:14} {workers:>7} {report.forwards:>5} {t_forward:>10.2f} {t_pipeline:>11.2f} "
+                      f"{t_pipeline / t_forward:>6.2f} {report.forwards / t_pipeline:>8.2f}")
 
 
 if __name__ == "__main__":

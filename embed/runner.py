@@ -70,6 +70,7 @@ def embed_store(
     device: str = "cpu",
     short_clips: str = "repeat",
     windows: str | None = None,
+    decode_workers: int = DECODE_WORKERS,
     progress: bool = True,
 ) -> EmbedReport:
     """Embed every catalogued clip the set lacks; a clip that fails is recorded and skipped.
@@ -84,6 +85,8 @@ def embed_store(
         raise EmbedError(f"--short-clips {short_clips!r}: use repeat or refuse")
     if batch_size < 1:
         raise EmbedError(f"--batch-size {batch_size}: must be at least 1")
+    if decode_workers < 1:
+        raise EmbedError(f"--decode-workers {decode_workers}: must be at least 1")
     device = resolve_device(device)
     if is_fused(backbone):
         started = time.perf_counter()
@@ -114,7 +117,8 @@ def embed_store(
                                    "pass --short-clips repeat to embed it with repeated frames") for v in short]
                 todo = [v for v in todo if v["num_frames"] >= eset.frames]
             tasks = [t for v in todo for t in tasks_for(v, eset.options) if _key(*t) not in keys]
-            run_tasks(store, spec, eset, model, tasks, batch_size=batch_size, device=device, progress=progress, report=report)
+            run_tasks(store, spec, eset, model, tasks, batch_size=batch_size, device=device, progress=progress, report=report,
+                      workers=decode_workers)
         store.record_errors(report.failed, "embed")
         report.set = store.get_set(eset.set_id)
     report.seconds = time.perf_counter() - started
