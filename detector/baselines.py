@@ -1,6 +1,7 @@
 """Baseline one-class detectors on stored vectors: centroid, k-NN, PCA reconstruction, Mahalanobis.
 
-Each scores a row by how unlike the training rows it is (higher: less like the target). Their state
+Each scores a row by how unlike the training rows it is (higher: less like the target). ``fit``
+takes the validation rows like the autoencoder's does, and ignores them. Their state
 is a dict of arrays and numbers, saved with the detector and loaded with ``weights_only=True``.
 """
 
@@ -16,7 +17,7 @@ class CentroidDetector:
 
     kind = "centroid"
 
-    def fit(self, x: np.ndarray, groups: list[str]) -> None:
+    def fit(self, x: np.ndarray, groups: list[str], val: np.ndarray | None = None) -> None:
         self.centre = x.mean(axis=0)
 
     def score(self, x: np.ndarray, groups: list[str] | None = None) -> np.ndarray:
@@ -37,7 +38,7 @@ class KnnDetector:
     def __init__(self, k: int = 3) -> None:
         self.k = k
 
-    def fit(self, x: np.ndarray, groups: list[str]) -> None:
+    def fit(self, x: np.ndarray, groups: list[str], val: np.ndarray | None = None) -> None:
         self.train, self.groups = x, np.asarray(groups)
 
     def score(self, x: np.ndarray, groups: list[str] | None = None) -> np.ndarray:
@@ -65,7 +66,7 @@ class PcaDetector:
 
     kind = "pca"
 
-    def fit(self, x: np.ndarray, groups: list[str]) -> None:
+    def fit(self, x: np.ndarray, groups: list[str], val: np.ndarray | None = None) -> None:
         from sklearn.decomposition import PCA
 
         self.mean = x.mean(axis=0)
@@ -90,7 +91,7 @@ class MahalanobisDetector:
 
     kind = "mahalanobis"
 
-    def fit(self, x: np.ndarray, groups: list[str]) -> None:
+    def fit(self, x: np.ndarray, groups: list[str], val: np.ndarray | None = None) -> None:
         from sklearn.covariance import LedoitWolf
 
         model = LedoitWolf().fit(x)

@@ -33,6 +33,15 @@ class AEConfig:
     patience: int = 10
     seed: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings (tuples as lists), as stored with a detector."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "AEConfig":
+        """The inverse of ``to_dict``."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
 
 @dataclass
 class LoadedConfig:

@@ -79,7 +79,12 @@ def evaluate_detector(store: Store, name: str, *, vs: str | None = None, force: 
 
 def _comparison(store: Store, detector: SavedDetector, data: SetRows, parts: dict[str, str]) -> pa.Table:
     """Every detector kind on the same split and threshold rule: mean/min test AUROC and test accuracy."""
-    videos = lambda p, t=None: [v for v, q in parts.items() if q == p and (t is None or (data.labels[data.video_ids == v][0] == detector.target) == t)]  # noqa: E731
+    label_of = dict(zip(data.video_ids.tolist(), data.labels.tolist()))
+
+    def videos(part: str, target: bool | None = None) -> list[str]:
+        return [v for v, q in parts.items()
+                if q == part and (target is None or (label_of.get(v) == detector.target) == target)]
+
     train, val = data.mask(videos("train")), data.mask(videos("val"))
     calib_t, calib_o = data.mask(videos("calib", True)), data.mask(videos("calib", False))
     test = data.mask(videos("test"), originals_only=True)
@@ -88,10 +93,8 @@ def _comparison(store: Store, detector: SavedDetector, data: SetRows, parts: dic
         if kind == detector.kind:
             model, cut = detector.model, detector.threshold
         else:
-            config = AEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in detector.config.items()})
-            model = make_detector(kind, config)
-            groups = data.video_ids[train].tolist()
-            model.fit(data.vectors[train], groups, val=data.vectors[val]) if kind == "ae" else model.fit(data.vectors[train], groups)
+            model = make_detector(kind, AEConfig.from_dict(detector.config))
+            model.fit(data.vectors[train], data.video_ids[train].tolist(), val=data.vectors[val])
             cut = compute_threshold(detector.threshold_rule, score_rows(model, data, calib_t), score_rows(model, data, calib_o))
         scores = score_rows(model, data, test)
         per_class = auroc_by_class(scores, data.labels[test], detector.target)

@@ -102,8 +102,7 @@ def load_detector(store: Store, name: str, *, device: str = "cpu") -> tuple[Save
         raise TamperedDetector(f"{path}: not a loadable detector file ({' '.join(str(exc).split())[:120]}); train {name} again") from exc
     config = json.loads(row["config"])
     device = resolve_device(device)
-    model = make_detector(row["kind"], AEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
-                          if row["kind"] == "ae" else None, device=device)
+    model = make_detector(row["kind"], AEConfig.from_dict(config) if row["kind"] == "ae" else None, device=device)
     model.load(_to_arrays(saved["state"]))
     notes = []
     if store.set_version(row["set_id"]) != row["set_version"]:

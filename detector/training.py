@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +105,7 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
         bar.update(1)
 
     model = make_detector(kind, config, device=device, on_epoch=on_epoch)
-    groups = data.video_ids[train].tolist()
-    if kind == "ae":
-        model.fit(data.vectors[train], groups, val=data.vectors[val])
-    else:
-        model.fit(data.vectors[train], groups)
+    model.fit(data.vectors[train], data.video_ids[train].tolist(), val=data.vectors[val])
     bar.close()
     calib_t, calib_o = data.mask(split.videos("calib", target=True)), data.mask(split.videos("calib", target=False))
     cut = compute_threshold(threshold, score_rows(model, data, calib_t), score_rows(model, data, calib_o))
@@ -121,7 +117,7 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
         "test_accuracy": float(np.mean((test_scores <= cut) == (data.labels[test] == target))) if test.any() else None,
         "best_epoch": getattr(model, "best_epoch", None), "epochs_run": len(getattr(model, "history", [])),
     }
-    saved = SavedDetector(name, kind, eset.set_id, version, target, _jsonable(asdict(replace(config))), threshold, cut,
+    saved = SavedDetector(name, kind, eset.set_id, version, target, config.to_dict(), threshold, cut,
                           metrics, model)
     save_detector(store, saved, [(v, split.labels[v], p) for v, p in sorted(split.parts.items())])
     rows = {part: int(data.mask(split.videos(part)).sum()) for part in ("train", "val", "calib", "test")}
@@ -130,6 +126,3 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
         notes.append("no validation videos: the best epoch was chosen by training loss")
     return TrainReport(saved, split, rows, time.perf_counter() - started, list(loaded.ignored) if loaded else [], notes)
 
-
-def _jsonable(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}
