@@ -331,22 +331,24 @@ class Store:
         """Write one batch as a Parquet file (atomic rename), then record it in the manifest.
 
         A batch whose vectors do not have the set's dimension is refused before anything is written.
+        One catalog connection per batch: the embed runner commits often.
         """
-        with self.writing():
-            eset = self.get_set(set_id)
+        with self.writing(), self._connect(read_only=False) as con:
+            found = con.execute("SELECT name, dim FROM embedding_sets WHERE set_id = ?", [set_id]).fetchone()
+            if found is None:
+                raise NoSuchSet(f"--set {set_id!r}: no such embedding set; run `actionstore sets` to list them")
+            name, dim = found
             width = table.schema.field("vector").type.list_size
-            if width != eset.dim:
-                raise StoreError(f"set {eset.name} holds {eset.dim}-d vectors; refusing a batch of {width}-d vectors")
+            if width != dim:
+                raise StoreError(f"set {name} holds {dim}-d vectors; refusing a batch of {width}-d vectors")
             path = write_part(self.embeddings_dir / set_id, table)
-            self._record_file(set_id, path, table.num_rows)
+            self._record_file(con, set_id, path.relative_to(self.root), table.num_rows)
         return path
 
-    def _record_file(self, set_id: str, path: Path, num_rows: int) -> None:
-        with self._connect(read_only=False) as con:
-            con.execute(
-                "INSERT INTO embedding_files VALUES (?, ?, ?, ?)",
-                [set_id, str(path.relative_to(self.root)), num_rows, _now()],
-            )
+    @staticmethod
+    def _record_file(con: duckdb.DuckDBPyConnection, set_id: str, relative: Path, num_rows: int) -> None:
+        """Enter a written Parquet file in the manifest: from here on readers see its rows."""
+        con.execute("INSERT INTO embedding_files VALUES (?, ?, ?, ?)", [set_id, str(relative), num_rows, _now()])
 
     def record_views(self, set_id: str, views: list[dict[str, Any]]) -> None:
         """Record how augmented views were made (``video_id, view, seed, recipe, applied``; JSON strings),
