@@ -23,7 +23,7 @@ from detector.autoencoder import AutoencoderDetector
 from detector.config import AEConfig
 from embed import DEFAULT_BACKBONE, get_backbone
 from embed.model_cache import load_model
-from embed.runner import embed_frames
+from embed.forward import embed_frames
 from ingest import decode_frames, probe
 from ingest.augment import augment_frames
 from ingest.demo_data import make_demo_dataset

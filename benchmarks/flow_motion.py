@@ -22,7 +22,7 @@ import numpy as np
 from embed import get_backbone
 from embed.backbones.flow_motion import describe, flows
 from embed.model_cache import load_model
-from embed.runner import embed_frames
+from embed.forward import embed_frames
 from ingest import decode_frames, probe
 from ingest.demo_data import make_demo_dataset, write_clip
 

@@ -65,8 +65,8 @@ def main() -> None:
             except Exception as exc:  # report and go on: this is a survey
                 lines.append(f"| {spec.name} | {frames} | - | build failed: {type(exc).__name__}: {str(exc)[:80]} | | | | |")
                 continue
-            batch = torch.stack([to_input(decode_frames(p, frames, num_frames=probe(p).num_frames, short_side=spec.input_size), spec)
-                                 for p in clips[:2]])
+            batch = to_input([decode_frames(p, frames, num_frames=probe(p).num_frames, short_side=spec.input_size)
+                              for p in clips[:2]], spec)
             with torch.inference_mode():
                 v_cpu = cpu(batch).float()
                 v_gpu = gpu(batch.cuda()).float().cpu()

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from embed.errors import EmbedError
+from embed.forward import Launched, collect, launch
 from embed.fusion import fuse_sets, is_fused
 from embed.model_cache import load_model, resolve_device
-from embed.preprocess import to_input
 from embed.registry import DEFAULT_BACKBONE, BackboneSpec, get_backbone
 from embed.windows import WINDOW_VIEW, Window, clip_windows, window_spec
 from ingest import UnreadableVideo, content_hash, decode_frames
@@ -125,22 +125,6 @@ def embed_store(
     return report
 
 
-def embed_frames(model: Any, spec: BackboneSpec, frames: np.ndarray, device: str = "cpu") -> np.ndarray:
-    """One clip's decoded frames -> its embedding vector (float32)."""
-    return embed_batch(model, spec, [frames], device)[0]
-
-
-def embed_batch(model: Any, spec: BackboneSpec, clips: list[np.ndarray], device: str = "cpu") -> np.ndarray:
-    """Several clips' decoded frames -> ``(clips, dim)`` float32, in one forward pass for torch backbones."""
-    if not spec.uses_torch:
-        return np.stack([np.asarray(model(frames), dtype=np.float32) for frames in clips])
-    import torch
-
-    with torch.inference_mode():
-        batch = torch.stack([to_input(frames, spec) for frames in clips]).to(device, non_blocking=True)
-        return model(batch).float().cpu().numpy()
-
-
 Task = tuple[dict[str, Any], str, Window | None]  # (catalogued video row, view name, window or None: the whole clip)
 Prepare = Callable[[dict[str, Any], str, np.ndarray], np.ndarray]
 
@@ -167,14 +151,15 @@ def _set_name(settings: dict[str, Any]) -> str | None:
     return f"{settings['backbone']}_f{settings['frames']}_w{length}s{stride}{suffix}".replace(".", "p")
 
 
-def decode_for_set(video: dict[str, Any], eset: EmbeddingSet, spec: BackboneSpec, window: Window | None = None) -> np.ndarray | str:
+def decode_for_set(video: dict[str, Any], eset: EmbeddingSet, spec: BackboneSpec, window: Window | None = None,
+                   threads: int = 0) -> np.ndarray | str:
     """A catalogued clip's frames as the set samples them (in ``window`` only, if given), or a one-line
-    reason it cannot be read."""
+    reason it cannot be read. ``threads``: the decoder's (``ingest.decode_frames``)."""
     try:
         if Path(video["path"]).is_file() and content_hash(video["path"]) != video["video_id"]:
             return "the file changed since it was ingested; run `actionstore ingest` again, then embed"
         return decode_frames(video["path"], eset.frames, num_frames=video["num_frames"], short_side=spec.input_size,
-                             span=(window.first, window.end) if window else None)
+                             span=(window.first, window.end) if window else None, threads=threads)
     except UnreadableVideo as exc:
         return exc.reason
 
@@ -184,49 +169,72 @@ def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, 
               on_commit: Callable[[list[Task]], None] | None = None, desc: str = "embedding",
               forward_batch: int = FORWARD_BATCH, workers: int = DECODE_WORKERS) -> None:
     """Decode (and ``prepare``) in ``workers`` threads ahead of the model, run ``forward_batch`` clips
-    per forward pass, and commit every ``batch_size`` rows.
+    per forward pass, and commit every ``batch_size`` rows in a writer thread.
 
+    Three things overlap: decoding the next clips, the forward pass (on a GPU, the batch before runs
+    while this one is sent: ``embed.forward``), and writing the last rows to the store (one commit in
+    flight at a time, so memory stays bounded and a failed commit stops the run).
     ``prepare(video, view, frames)`` turns decoded frames into the view's frames (augmentation);
     ``on_commit(tasks)`` runs just before a batch's vectors are committed (to record how views were made).
     A clip that cannot be read lands in ``report.failed`` and the rest goes on.
     """
     batch: list[tuple[Task, np.ndarray]] = []
     pending: list[tuple[Task, np.ndarray]] = []
+    in_flight: list[tuple[list[Task], Launched]] = []  # the forward launched last, not yet read
+    committing: list[Future[None]] = []  # the commit running now
+
+    threads = max(1, (os.cpu_count() or 1) // workers)  # the cores shared out, not a decoder's threads per core each
 
     def load(task: Task) -> np.ndarray | str:
-        frames = decode_for_set(task[0], eset, spec, task[2])
+        frames = decode_for_set(task[0], eset, spec, task[2], threads)
         return frames if prepare is None or isinstance(frames, str) else prepare(task[0], task[1], frames)
 
+    def read_forward() -> None:
+        done_tasks, launched = in_flight.pop()
+        batch.extend(zip(done_tasks, collect(launched)))
+        report.forwards += len(done_tasks)
+        if len(batch) >= batch_size:
+            commit()
+
     def forward() -> None:
-        vectors = embed_batch(model, spec, [frames for _, frames in pending], device)
-        batch.extend((task, vector) for (task, _), vector in zip(pending, vectors))
-        report.forwards += len(pending)
+        launched = launch(model, spec, [frames for _, frames in pending], device)
+        if in_flight:
+            read_forward()
+        in_flight.append(([task for task, _ in pending], launched))
         pending.clear()
 
-    def commit() -> None:
+    def write(rows: list[tuple[Task, np.ndarray]]) -> None:
         if on_commit is not None:
-            on_commit([task for task, _ in batch])
-        _commit(store, eset, batch, report)
+            on_commit([task for task, _ in rows])
+        _commit(store, eset, rows, report)
+
+    def commit() -> None:
+        if committing:
+            committing.pop().result()
+        committing.append(writer.submit(write, list(batch)))
         batch.clear()
 
     bar = progress_bar(total=len(tasks), desc=f"{desc} {eset.name}", unit="clip", enabled=progress)
-    for task, frames in _prefetch(load, tasks, workers=workers):
-        video = task[0]
-        if isinstance(frames, str):
-            report.failed.append((video["path"], frames))
-        else:
-            pending.append((task, frames))
-            if task[2] is None and video["num_frames"] < eset.frames:
-                report.short.append((video["path"], video["num_frames"]))
-        if len(pending) >= forward_batch:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-writer") as writer:
+        for task, frames in _prefetch(load, tasks, workers=workers):
+            video = task[0]
+            if isinstance(frames, str):
+                report.failed.append((video["path"], frames))
+            else:
+                pending.append((task, frames))
+                if task[2] is None and video["num_frames"] < eset.frames:
+                    report.short.append((video["path"], video["num_frames"]))
+            if len(pending) >= forward_batch:
+                forward()
+            bar.update(1)
+        if pending:
             forward()
-        if len(batch) >= batch_size:
+        if in_flight:
+            read_forward()
+        if batch:
             commit()
-        bar.update(1)
-    if pending:
-        forward()
-    if batch:
-        commit()
+        if committing:
+            committing.pop().result()
     bar.close()
 
 

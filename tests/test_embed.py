@@ -37,6 +37,35 @@ def test_embed_fills_the_store_and_a_second_run_runs_no_model(store: Store, vide
     assert len(list((store.embeddings_dir / report.set.set_id).glob("*.parquet"))) == 3
 
 
+def test_every_stored_vector_is_its_own_clips_across_overlapped_forwards_and_commits(store: Store, videos: Path) -> None:
+    ingest(store, videos)  # 20 clips: forwards of 8, 8, 4, each read one forward late, each committed in the writer thread
+    report = embed_store(store, backbone="tiny3d", frames=4, batch_size=3, progress=False)
+    assert (report.embedded, report.files_written) == (20, 3)
+    for video in store.videos():
+        np.testing.assert_allclose(store.stored_vector(report.set.set_id, video["video_id"]),
+                                   embed_clip(video["path"], report.set), atol=1e-5)
+
+
+def test_a_failed_commit_stops_the_run_and_keeps_whole_batches(store: Store, videos: Path, monkeypatch) -> None:
+    ingest(store, videos)
+    record, calls = Store._record_file, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(Store, "_record_file", staticmethod(second_fails))
+    with pytest.raises(OSError, match="disk full"):
+        embed_store(store, backbone="tiny3d", frames=4, batch_size=8, progress=False)
+    monkeypatch.undo()
+    eset = store.get_set("tiny3d")
+    assert eset.num_vectors == 8  # the first batch, whole; nothing of the failed one is visible
+    again = embed_store(store, backbone="tiny3d", frames=4, progress=False)
+    assert (again.already, again.embedded, again.set.num_vectors) == (8, 12, 20)
+
+
 def test_embed_only_new_clips_after_more_are_ingested(store: Store, videos: Path, demo_root: Path) -> None:
     ingest(store, videos)
     embed_store(store, backbone="tiny3d", frames=4, progress=False)
@@ -91,7 +120,7 @@ def test_real_efficientnet_lite0_weights_on_real_seed_clips(store: Store, seed_c
 
 def test_untrained_and_pretrained_effnet_differ(videos: Path) -> None:
     from embed.model_cache import load_model
-    from embed.runner import embed_frames
+    from embed.forward import embed_frames
     from ingest import decode_frames
 
     spec = get_backbone("effnet_lite0_frames")
@@ -165,7 +194,7 @@ def test_weights_file_provenance_and_strict_loading(store: Store, videos: Path, 
 
 def test_batched_forward_equals_one_clip_at_a_time_and_auto_device(videos: Path) -> None:
     from embed.model_cache import load_model, resolve_device
-    from embed.runner import embed_batch, embed_frames
+    from embed.forward import embed_batch, embed_frames
 
     spec = get_backbone("tiny3d")
     clips = sorted(videos.rglob("*.mp4"))[:3]

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 import embed.weight_sources as sources
 from cli import main
 from embed import BadFrameCount, WeightsUnavailable, embed_store, get_backbone
-from embed.runner import embed_frames
+from embed.forward import embed_frames
 from embed.weights import file_provenance
 from ingest import content_hash, decode_frames, probe, scan_folder
 from store import Store
