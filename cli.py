@@ -226,16 +226,20 @@ def remove(obj: Context, refs: tuple[str, ...]) -> None:
               help="A clip with fewer frames than asked: repeat frames to fill, or skip it.")
 @click.option("--windows", default=None, metavar="LEN:STRIDE",
               help="Also one vector per sliding window (seconds), stored as view 'window' with t_start/t_end.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
+              help="Forward under autocast in bf16/fp16 (faster transformers on a GPU); a set of its own.")
 @click.option("--decode-workers", type=int, default=None, help="Clips decoded at once ahead of the model (default: min(4, cores)).")
 @click.pass_obj
 def embed(obj: Context, backbone: str | None, frames: int | None, batch_size: int, random_init: bool,
-          weights_path: Path | None, device: str, short_clips: str, windows: str | None, decode_workers: int | None) -> None:
+          weights_path: Path | None, device: str, short_clips: str, windows: str | None, precision: str,
+          decode_workers: int | None) -> None:
     """Embed every catalogued clip the set lacks (a second run on unchanged data runs no model)."""
     from embed import DEFAULT_BACKBONE, embed_store
 
     report = embed_store(obj.store, backbone=backbone or DEFAULT_BACKBONE, frames=frames, batch_size=batch_size,
                          random_init=random_init, weights_path=weights_path, device=device, short_clips=short_clips,
-                         windows=windows, **({"decode_workers": decode_workers} if decode_workers is not None else {}))
+                         windows=windows, precision=precision,
+                         **({"decode_workers": decode_workers} if decode_workers is not None else {}))
     s = report.set
     if report.forwards == 0 and report.embedded == 0 and not report.failed:
         info(f"nothing to embed: all {report.already} clips are already in set {s.name} [{s.set_id}] "

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from embed.errors import EmbedError
+from embed.precision import DEFAULT_PRECISION, with_precision
 from embed.registry import get_backbone
 
 
@@ -46,5 +47,7 @@ def check_device(device: str) -> None:
 @lru_cache(maxsize=4)
 def _cached(name: str, frames: int, options_json: str, random_init: bool, weights_path: Path | None, device: str) -> Any:
     spec = get_backbone(name)
-    model = spec.build(frames=frames, options=json.loads(options_json), random_init=random_init, weights_path=weights_path)
-    return model.eval().to(device) if spec.uses_torch else model
+    options = json.loads(options_json)
+    precision = options.pop("precision", DEFAULT_PRECISION)
+    model = spec.build(frames=frames, options=options, random_init=random_init, weights_path=weights_path)
+    return with_precision(model.eval().to(device), precision) if spec.uses_torch else model

@@ -16,6 +16,7 @@ from embed.errors import EmbedError
 from embed.forward import Launched, collect, launch
 from embed.fusion import fuse_sets, is_fused
 from embed.model_cache import load_model, resolve_device
+from embed.precision import DEFAULT_PRECISION, precision_options
 from embed.registry import DEFAULT_BACKBONE, BackboneSpec, get_backbone
 from embed.windows import WINDOW_VIEW, Window, clip_windows, window_spec
 from ingest import UnreadableVideo, content_hash, decode_frames
@@ -46,13 +47,14 @@ class EmbedReport:
 
 
 def set_settings(spec: BackboneSpec, frames: int | None, *, random_init: bool, weights_path: Path | None,
-                 windows: str | None = None) -> dict[str, Any]:
+                 windows: str | None = None, precision: str = DEFAULT_PRECISION) -> dict[str, Any]:
     """The settings that identify a set (and its id) for this backbone, checked, without building it."""
     frames = spec.default_frames if frames is None else frames
     options = dict(spec.default_options)
     spec.check_frames(frames, options)
     if windows is not None:
         options["windows"] = window_spec(windows)
+    options |= precision_options(precision, spec)
     return dict(
         backbone=spec.name, weights=spec.resolve_weights(random_init, weights_path), frames=frames,
         sampling=SAMPLING, input_size=spec.input_size, options=options, dim=spec.dim(frames, options),
@@ -70,6 +72,7 @@ def embed_store(
     device: str = "cpu",
     short_clips: str = "repeat",
     windows: str | None = None,
+    precision: str = DEFAULT_PRECISION,
     decode_workers: int = DECODE_WORKERS,
     progress: bool = True,
 ) -> EmbedReport:
@@ -79,7 +82,8 @@ def embed_store(
     ``fuse:a+b`` builds a fused set from existing sets instead (``embed.fusion``; no model runs).
     ``short_clips``: ``repeat`` (a clip with fewer frames than asked repeats frames, and is noted in
     ``report.short``) or ``refuse`` (it is skipped and recorded as failed). ``windows`` ``LEN:STRIDE``
-    (seconds) also stores one vector per sliding window (``embed.windows``); it is part of the set id.
+    (seconds) also stores one vector per sliding window (``embed.windows``); it is part of the set id,
+    as is ``precision`` (``fp32``; ``bf16``/``fp16`` run the forward under autocast: ``embed.precision``).
     """
     if short_clips not in ("repeat", "refuse"):
         raise EmbedError(f"--short-clips {short_clips!r}: use repeat or refuse")
@@ -93,7 +97,8 @@ def embed_store(
         eset, added, already = fuse_sets(store, backbone)
         return EmbedReport(set=eset, embedded=added, already=already, seconds=time.perf_counter() - started)
     spec = get_backbone(backbone)
-    settings = set_settings(spec, frames, random_init=random_init, weights_path=weights_path, windows=windows)
+    settings = set_settings(spec, frames, random_init=random_init, weights_path=weights_path, windows=windows,
+                            precision=precision)
     started = time.perf_counter()
     if not store.exists():
         raise EmbedError(f"{store.root}: no store here yet; run `actionstore ingest DIR` first (or pass --store)")
@@ -142,13 +147,15 @@ def _key(video: dict[str, Any], view: str, window: Window | None) -> tuple[str, 
 
 
 def _set_name(settings: dict[str, Any]) -> str | None:
-    """``<backbone>_f<frames>_w<len>s<stride>`` for windowed sets (None: the store's default name)."""
-    spec = settings["options"].get("windows")
-    if spec is None:
+    """``<backbone>_f<frames>[_w<len>s<stride>][_<precision>][_random]`` for sets with windows or a reduced
+    precision (None: the store's default name)."""
+    options = settings["options"]
+    if "windows" not in options and "precision" not in options:
         return None
-    length, stride = spec.split(":")
-    suffix = ("_random" if settings["weights"] == "random-init" else "")
-    return f"{settings['backbone']}_f{settings['frames']}_w{length}s{stride}{suffix}".replace(".", "p")
+    window = "_w{}s{}".format(*options["windows"].split(":")) if "windows" in options else ""
+    precision = f"_{options['precision']}" if "precision" in options else ""
+    suffix = "_random" if settings["weights"] == "random-init" else ""
+    return f"{settings['backbone']}_f{settings['frames']}{window}{precision}{suffix}".replace(".", "p")
 
 
 def decode_for_set(video: dict[str, Any], eset: EmbeddingSet, spec: BackboneSpec, window: Window | None = None,

@@ -207,6 +207,29 @@ def test_batched_forward_equals_one_clip_at_a_time_and_auto_device(videos: Path)
     assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def test_reduced_precision_is_a_set_of_its_own_and_queries_use_it(store: Store, videos: Path, runner) -> None:
+    from cli import main
+
+    ingest(store, videos)
+    plain = embed_store(store, backbone="tiny3d", frames=4, random_init=True, progress=False)
+    result = runner.invoke(main, ["--store", str(store.root), "embed", "--backbone", "tiny3d", "--frames", "4",
+                                  "--random-init", "--precision", "bf16", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    half = store.get_set("tiny3d_f4_bf16_random")
+    assert half.set_id != plain.set.set_id and half.options == {"precision": "bf16"}
+    assert plain.set.options == {}  # float32 sets keep the ids they always had
+    _, low = store.load_vectors(half.set_id)
+    _, full = store.load_vectors(plain.set.set_id)
+    assert not np.array_equal(low, full)  # bfloat16 really ran
+    np.testing.assert_allclose(low, full, atol=0.02 * np.abs(full).max())
+    clip = next((videos / "screw").glob("*.mp4"))
+    stored = store.stored_vector(half.set_id, store.find_video(clip)["video_id"])
+    np.testing.assert_allclose(embed_clip(clip, half), stored, atol=1e-6)  # a query is embedded as the set was
+    refused = runner.invoke(main, ["--store", str(store.root), "embed", "--backbone", "flow_motion", "--precision", "fp16"])
+    assert refused.exit_code != 0
+    assert "--precision fp16: flow_motion is not a torch model and computes in float32; use --precision fp32" in refused.output
+
+
 def test_sliding_windows_are_stored_beside_the_clip_vector(store: Store, videos: Path, runner) -> None:
     from cli import main
     from embed.windows import clip_windows
