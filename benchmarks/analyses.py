@@ -69,7 +69,7 @@ def sphere_store(root: Path, n: int, dim: int) -> Store:
         "duration_s": [1.0] * n, "fps": [10.0] * n, "num_frames": [10] * n, "width": [64] * n, "height": [64] * n,
         "rotation": [0] * n, "codec": ["h264"] * n, "size_bytes": [1] * n,
     })
-    with store.writing(), store._connect(read_only=False) as con:  # bulk insert: a benchmark fixture, not ingest
+    with store.transaction() as con:  # bulk insert: a benchmark fixture, not ingest
         con.register("new_videos", videos)
         con.execute("INSERT INTO videos SELECT *, now() FROM new_videos")
     eset = store.ensure_set(backbone="bench", weights="random-init", frames=1, sampling="uniform", input_size=1, options={}, dim=dim)

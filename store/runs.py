@@ -61,12 +61,11 @@ def record_run(store: Store, kind: str, set_id: str, params: dict[str, Any], tab
     for name in tables:
         if not TABLE_NAME.match(name):
             raise StoreError(f"internal: bad result table name {name!r}")
-    with store.writing(), store._connect(read_only=False) as con:
+    run_id = run_id_for(kind, set_id, params, version)
+    with store.writing():
         if store.set_version(set_id) != version:
             raise StoreError(f"set {set_id} changed while the {kind} analysis ran; run it again")
-        run_id = run_id_for(kind, set_id, params, version)
-        con.execute("BEGIN")
-        try:
+        with store.transaction() as con:
             con.execute("DELETE FROM analysis_runs WHERE run_id = ?", [run_id])
             con.execute(
                 "INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -81,10 +80,6 @@ def record_run(store: Store, kind: str, set_id: str, params: dict[str, Any], tab
                 con.execute(f"DELETE FROM {full} WHERE run_id = ?", [run_id])
                 con.execute(f"INSERT INTO {full} BY NAME SELECT * FROM result")
                 con.unregister("result")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return Run(run_id, kind, set_id, params, artifacts, notes)
 
 

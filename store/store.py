@@ -146,6 +146,18 @@ class Store:
         with self._connect(read_only=not self._lock_depth) as con:
             yield con
 
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A catalog connection under the writer lock whose statements commit together, or not at all."""
+        with self.writing(), self._connect(read_only=False) as con:
+            con.execute("BEGIN")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read query on the catalog and return rows as dicts."""
         with self.reading() as con:
@@ -164,20 +176,14 @@ class Store:
         changed file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors``.
         """
         summary = IngestSummary(failed=list(errors))
-        with self.writing(), self._connect(read_only=False) as con:
+        with self.transaction() as con:
             known = dict(con.execute("SELECT video_id, path FROM videos").fetchall())
-            con.execute("BEGIN")
-            try:
-                for video in videos:
-                    self._record_video(con, video, known.get(video["video_id"]), summary)
-                self._insert_errors(con, summary.failed, "ingest")
-                for row in labels:
-                    con.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?)",
-                                [row["label"], row["name_en"], row["name_it"], row["class_index"]])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            for video in videos:
+                self._record_video(con, video, known.get(video["video_id"]), summary)
+            self._insert_errors(con, summary.failed, "ingest")
+            for row in labels:
+                con.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?)",
+                            [row["label"], row["name_en"], row["name_it"], row["class_index"]])
         return summary
 
     @staticmethod
@@ -370,20 +376,14 @@ class Store:
 
     def record_detector(self, row: dict[str, Any], split: list[tuple[str, str, str]]) -> None:
         """Record a saved detector (its file already written) and its split ``(video_id, label, part)``, replacing one of the same name."""
-        with self.writing(), self._connect(read_only=False) as con:
-            con.execute("BEGIN")
-            try:
-                con.execute("DELETE FROM detectors WHERE name = ?", [row["name"]])
-                con.execute("DELETE FROM detector_splits WHERE detector = ?", [row["name"]])
-                columns = ["name", "kind", "set_id", "set_version", "target", "config", "threshold_rule", "threshold",
-                           "metrics", "file", "sha256"]
-                con.execute(f"INSERT INTO detectors VALUES ({', '.join('?' * (len(columns) + 1))})",
-                            [row[c] for c in columns] + [_now()])
-                con.executemany("INSERT INTO detector_splits VALUES (?, ?, ?, ?)", [[row["name"], *r] for r in split])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        columns = ["name", "kind", "set_id", "set_version", "target", "config", "threshold_rule", "threshold",
+                   "metrics", "file", "sha256"]
+        with self.transaction() as con:
+            con.execute("DELETE FROM detectors WHERE name = ?", [row["name"]])
+            con.execute("DELETE FROM detector_splits WHERE detector = ?", [row["name"]])
+            con.execute(f"INSERT INTO detectors VALUES ({', '.join('?' * (len(columns) + 1))})",
+                        [row[c] for c in columns] + [_now()])
+            con.executemany("INSERT INTO detector_splits VALUES (?, ?, ?, ?)", [[row["name"], *r] for r in split])
 
     def detector_rows(self, name: str | None = None) -> list[dict[str, Any]]:
         """Saved detectors (all, or the one named), newest first."""

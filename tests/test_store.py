@@ -180,3 +180,16 @@ def test_a_batch_of_the_wrong_dimension_is_refused(store: Store, videos: Path) -
     with pytest.raises(StoreError, match="holds 3-d vectors; refusing a batch of 5-d vectors"):
         store.commit_embeddings(eset.set_id, table)
     assert store.set_files(eset.set_id) == [] and not list(store.root.rglob("*.parquet"))
+
+
+def test_a_transaction_commits_whole_or_not_at_all(store: Store, videos: Path) -> None:
+    ingest(store, videos)
+    with pytest.raises(RuntimeError, match="crash mid-transaction"):
+        with store.transaction() as con:
+            con.execute("DELETE FROM videos")
+            raise RuntimeError("crash mid-transaction")
+    assert len(store.videos()) == 20  # the delete was rolled back
+    screws = sum(v["label"] == "screw" for v in store.videos())
+    with store.transaction() as con:
+        con.execute("DELETE FROM videos WHERE label = 'screw'")
+    assert screws > 0 and len(store.videos()) == 20 - screws
