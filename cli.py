@@ -245,9 +245,9 @@ def embed(obj: Context, backbone: str | None, frames: int | None, batch_size: in
         info(f"nothing to embed: all {report.already} clips are already in set {s.name} [{s.set_id}] "
              f"(weights {s.weights}); no model was run")
     else:
-        rate = report.forwards / report.seconds if report.seconds else 0.0
+        rate = f" ({report.forwards / report.seconds:.2f} clips/s)" if report.forwards and report.seconds else ""
         info(f"embedded {report.embedded} clips into set {s.name} [{s.set_id}] (weights {s.weights}, dim {s.dim}) "
-             f"in {report.seconds:.1f} s ({rate:.2f} clips/s), {report.files_written} file(s); {report.already} already there")
+             f"in {report.seconds:.1f} s{rate}, {report.files_written} file(s); {report.already} already there")
     if report.short:
         path, have = report.short[0]
         info(f"note: {len(report.short)} clip(s) have fewer frames than the {s.frames} asked (e.g. {path}: {have}); "
