@@ -1,7 +1,7 @@
 """Forward passes on the model's device: launched without waiting, their vectors read when needed.
 
-On CUDA a launched batch runs on the GPU while the CPU decodes and sends the next one; its vectors
-come back through pinned memory and are read only when the next batch has been launched. On the
+On CUDA a launched batch runs on the GPU while the CPU decodes, stacks and queues the next one; its
+vectors come back through pinned memory and are read only when the next batch has been launched. On the
 CPU (and for backbones that are not torch models) a launch simply computes the vectors.
 """
 
@@ -29,8 +29,8 @@ def launch(model: Any, spec: BackboneSpec, clips: list[np.ndarray], device: str 
             return out.numpy()
         host = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
         host.copy_(out, non_blocking=True)
-        done = torch.cuda.Event()
-        done.record()
+        done = torch.cuda.Event(blocking=True)  # collect() sleeps on it rather than spinning a core the decoders want
+        done.record(torch.cuda.current_stream(out.device))  # the stream of the model's GPU, which may not be cuda:0
         return host, done
 
 

@@ -25,9 +25,11 @@ from store import EmbeddingSet, Store, set_id_for
 from store.parquet_parts import embedding_table
 
 ORIGINAL_VIEW = "original"
+NON_FINITE = "the model gave non-finite values for this clip (an fp16 overflow? embed with --precision bf16 or fp32)"
 SAMPLING = "uniform"
 FORWARD_BATCH = 8  # clips per forward pass (a GPU is idle between small batches; a CPU does not mind)
-DECODE_WORKERS = max(1, min(4, os.cpu_count() or 1))  # clips decoded at once, ahead of the model
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)  # this process may use
+DECODE_WORKERS = max(1, min(4, CORES))  # clips decoded at once, ahead of the model
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -190,7 +192,7 @@ def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, 
     in_flight: list[tuple[list[Task], Launched]] = []  # the forward launched last, not yet read
     committing: list[Future[None]] = []  # the commit running now
 
-    threads = max(1, (os.cpu_count() or 1) // workers)  # the cores shared out, not a decoder's threads per core each
+    threads = max(1, CORES // workers)  # the cores shared out, not a decoder's threads per core each
 
     def load(task: Task) -> np.ndarray | str:
         frames = decode_for_set(task[0], eset, spec, task[2], threads)
@@ -198,7 +200,10 @@ def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, 
 
     def read_forward() -> None:
         done_tasks, launched = in_flight.pop()
-        batch.extend(zip(done_tasks, collect(launched)))
+        vectors = collect(launched)
+        finite = np.isfinite(vectors).all(axis=1)
+        report.failed += [(task[0]["path"], NON_FINITE) for task, ok in zip(done_tasks, finite) if not ok]
+        batch.extend((task, vector) for task, vector, ok in zip(done_tasks, vectors, finite) if ok)
         report.forwards += len(done_tasks)
         if len(batch) >= batch_size:
             commit()

@@ -46,6 +46,23 @@ def test_every_stored_vector_is_its_own_clips_across_overlapped_forwards_and_com
                                    embed_clip(video["path"], report.set), atol=1e-5)
 
 
+def test_a_non_finite_vector_is_recorded_as_failed_not_stored(store: Store, videos: Path, monkeypatch) -> None:
+    ingest(store, videos)
+    collect = embed.runner.collect
+
+    def first_row_overflows(launched):
+        vectors = collect(launched).copy()
+        vectors[0, 3] = np.inf
+        return vectors
+
+    monkeypatch.setattr(embed.runner, "collect", first_row_overflows)
+    report = embed_store(store, backbone="tiny3d", frames=4, progress=False)
+    assert report.embedded == 20 - 3 and len(report.failed) == 3  # forwards of 8, 8, 4: one bad row each
+    assert all("non-finite values" in reason and "--precision bf16 or fp32" in reason for _, reason in report.failed)
+    assert np.isfinite(store.load_vectors(report.set.set_id)[1]).all()
+    assert {e["path"] for e in store.errors()} == {path for path, _ in report.failed}
+
+
 def test_a_failed_commit_stops_the_run_and_keeps_whole_batches(store: Store, videos: Path, monkeypatch) -> None:
     ingest(store, videos)
     record, calls = Store._record_file, []
