@@ -42,8 +42,8 @@ def part_sets(store: Store, spec: str) -> list[EmbeddingSet]:
     return sets
 
 
-def fuse_sets(store: Store, spec: str) -> tuple[EmbeddingSet, int, int]:
-    """Create or extend the fused set; returns ``(set, rows added, rows already there)``."""
+def fuse_sets(store: Store, spec: str) -> tuple[EmbeddingSet, int, int, int]:
+    """Create or extend the fused set; returns ``(set, rows added, rows already there, files written)``."""
     if not store.exists():
         raise EmbedError(f"{store.root}: no store here yet; run `actionstore ingest DIR` first (or pass --store)")
     with store.writing():
@@ -70,4 +70,4 @@ def fuse_sets(store: Store, spec: str) -> tuple[EmbeddingSet, int, int]:
                 [k[0] for k in batch], [k[1] for k in batch], [k[2] for k in batch],
                 first_rows.column("t_start").take(pa.array(positions)).to_pylist(),
                 first_rows.column("t_end").take(pa.array(positions)).to_pylist(), fused))
-        return store.get_set(eset.set_id), len(todo), len(common) - len(todo)
+        return store.get_set(eset.set_id), len(todo), len(common) - len(todo), -(-len(todo) // BATCH)

@@ -96,8 +96,9 @@ def embed_store(
     device = resolve_device(device)
     if is_fused(backbone):
         started = time.perf_counter()
-        eset, added, already = fuse_sets(store, backbone)
-        return EmbedReport(set=eset, embedded=added, already=already, seconds=time.perf_counter() - started)
+        eset, added, already, files = fuse_sets(store, backbone)
+        return EmbedReport(set=eset, embedded=added, already=already, files_written=files,
+                           seconds=time.perf_counter() - started)
     spec = get_backbone(backbone)
     settings = set_settings(spec, frames, random_init=random_init, weights_path=weights_path, windows=windows,
                             precision=precision)

@@ -24,7 +24,7 @@ def two_sets(store: Store, videos: Path) -> Store:
 def test_fused_vectors_are_unit_parts_side_by_side(two_sets: Store) -> None:
     report = embed_store(two_sets, backbone="fuse:tiny3d+flow_motion", progress=False)
     fused = report.set
-    assert (report.embedded, fused.dim, fused.name) == (20, 32 + 25, "fuse_tiny3d_f4_random_flow_motion_f16")
+    assert (report.embedded, report.files_written, fused.dim, fused.name) == (20, 1, 32 + 25, "fuse_tiny3d_f4_random_flow_motion_f16")
     assert fused.weights.startswith("fused:")
     rows, matrix = two_sets.load_vectors(fused.set_id)
     tiny = two_sets.get_set("tiny3d")
@@ -34,7 +34,7 @@ def test_fused_vectors_are_unit_parts_side_by_side(two_sets: Store) -> None:
     np.testing.assert_allclose(np.linalg.norm(matrix[:, :32], axis=1), 1, rtol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(matrix[:, 32:], axis=1), 1, rtol=1e-5)
     again = embed_store(two_sets, backbone="fuse:tiny3d+flow_motion", progress=False)
-    assert (again.embedded, again.already) == (0, 20)
+    assert (again.embedded, again.already, again.files_written) == (0, 20, 0)
 
 
 def test_a_new_clip_is_embedded_by_each_part_and_fused(two_sets: Store, demo_root: Path, tmp_path: Path) -> None:
