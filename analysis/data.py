@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from analysis.errors import AnalysisError
-from store import EmbeddingSet, Store
+from store import ORIGINAL_VIEW, EmbeddingSet, Store
 
 
 @dataclass
@@ -34,7 +34,7 @@ def resolve_views(views: Sequence[str] | None) -> list[str] | None:
     return None if views is None or "all" in views else list(views)
 
 
-def load_embeddings(store: Store, eset: EmbeddingSet, *, views: Sequence[str] | None = ("original",),
+def load_embeddings(store: Store, eset: EmbeddingSet, *, views: Sequence[str] | None = (ORIGINAL_VIEW,),
                     classes: Sequence[str] | None = None, min_classes: int = 1) -> Embeddings:
     """A set's vectors; ``classes`` keeps only those labels (each must exist in the set)."""
     rows, vectors = store.load_vectors(eset.set_id, views=views)

@@ -13,7 +13,7 @@ from analysis import centroid_distances, hypersphere, projection, separability
 from analysis.data import load_embeddings, resolve_views
 from embed.registry import DEFAULT_BACKBONE
 from analysis.errors import AnalysisError
-from store import EmbeddingSet, Store, StoreError
+from store import ORIGINAL_VIEW, EmbeddingSet, Store, StoreError
 from store.runs import Run, find_run, record_run, run_id_for, run_table
 
 TABLES = {
@@ -23,10 +23,10 @@ TABLES = {
     "separability": ("separability",),
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "projection": {"method": "tsne", "perplexity": 40.0, "seed": 0, "classes": None, "views": ["original"]},
-    "centroids": {"metric": "l2", "target": None, "classes": None, "views": ["original"]},
-    "hypersphere": {"metric": "l2", "views": ["original"]},
-    "separability": {"metric": "l2", "k": 1, "views": ["original"]},
+    "projection": {"method": "tsne", "perplexity": 40.0, "seed": 0, "classes": None, "views": [ORIGINAL_VIEW]},
+    "centroids": {"metric": "l2", "target": None, "classes": None, "views": [ORIGINAL_VIEW]},
+    "hypersphere": {"metric": "l2", "views": [ORIGINAL_VIEW]},
+    "separability": {"metric": "l2", "k": 1, "views": [ORIGINAL_VIEW]},
 }
 
 

@@ -22,8 +22,8 @@ from detector.metrics import auroc_by_class
 from detector.plots import score_histograms
 from detector.saved import KINDS, SavedDetector, load_detector, make_detector
 from detector.thresholds import compute_threshold
-from detector.training import ORIGINAL, SetRows, score_rows, set_rows
-from store import Store
+from detector.training import SetRows, score_rows, set_rows
+from store import ORIGINAL_VIEW, Store
 from store.runs import Run, find_run, record_run, run_table
 
 TABLES = ("detector_scores", "detector_auroc", "detector_comparison", "detector_report", "detector_confusion")
@@ -54,7 +54,7 @@ def evaluate_detector(store: Store, name: str, *, vs: str | None = None, force: 
         tables = {t: run_table(store, t, run.run_id) for t in TABLES}
         used = [r["class"] for r in tables["detector_report"].to_pylist() if r["class"] != detector.target]
         return Evaluation(detector, run, tables, used[0], True)
-    originals = data.views == ORIGINAL
+    originals = data.views == ORIGINAL_VIEW
     scores = score_rows(detector.model, data, originals)
     labels = data.labels[originals]
     part = np.array([parts.get(v, "new") for v in data.video_ids[originals]], dtype=object)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from detector.saved import SavedDetector, load_detector
 from embed.query import query_vector
-from store import Hit, Store, nearest
+from store import ORIGINAL_VIEW, Hit, Store, nearest
 
-ORIGINAL = "original"
 
 
 @dataclass
@@ -36,7 +35,7 @@ def score_clip(store: Store, clip: str | Path, name: str, *, k: int = 5, weights
     eset = store.get_set(detector.set_id)
     vector, video_id, embedded_now = query_vector(store, clip, eset, weights_path=weights_path)
     score = float(detector.model.score(vector[None, :].astype("float64"), [video_id or "<new>"])[0])
-    hits = nearest(store, eset.set_id, vector[None, :], k, views=[ORIGINAL], exclude_videos=[video_id])[0]
+    hits = nearest(store, eset.set_id, vector[None, :], k, views=[ORIGINAL_VIEW], exclude_videos=[video_id])[0]
     if video_id is not None:
         notes.append("this clip is in the store: its stored vector was used" +
                      (f" and it was one of {name}'s training videos" if video_id in _train_videos(store, name) else ""))

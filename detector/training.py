@@ -18,9 +18,8 @@ from detector.thresholds import check_rule, compute_threshold
 from embed.model_cache import resolve_device
 from embed.registry import DEFAULT_BACKBONE
 from ingest.progress import progress as progress_bar
-from store import Store
+from store import ORIGINAL_VIEW, Store
 
-ORIGINAL = "original"
 
 
 @dataclass
@@ -34,7 +33,7 @@ class SetRows:
 
     def mask(self, videos: list[str], *, originals_only: bool = False) -> np.ndarray:
         keep = np.isin(self.video_ids, videos)
-        return keep & (self.views == ORIGINAL) if originals_only else keep
+        return keep & (self.views == ORIGINAL_VIEW) if originals_only else keep
 
 
 @dataclass

@@ -14,10 +14,9 @@ from embed.forward import embed_frames
 from embed.fusion import is_fused, unit_rows
 from embed.model_cache import load_model, resolve_device
 from embed.registry import DEFAULT_BACKBONE, get_backbone
-from embed.runner import ORIGINAL_VIEW
 from embed.weights import RANDOM_INIT, file_provenance
 from ingest import content_hash, decode_frames, probe
-from store import EmbeddingSet, Hit, Store, centroid_of, nearest, within
+from store import ORIGINAL_VIEW, EmbeddingSet, Hit, Store, centroid_of, nearest, within
 from store.index import Notify
 
 

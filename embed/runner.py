@@ -21,10 +21,9 @@ from embed.registry import DEFAULT_BACKBONE, BackboneSpec, get_backbone
 from embed.windows import WINDOW_VIEW, Window, clip_windows, window_spec
 from ingest import UnreadableVideo, content_hash, decode_frames
 from ingest.progress import progress as progress_bar
-from store import EmbeddingSet, Store, set_id_for
+from store import ORIGINAL_VIEW, EmbeddingSet, Store, set_id_for
 from store.parquet_parts import embedding_table
 
-ORIGINAL_VIEW = "original"
 NON_FINITE = "the model gave non-finite values for this clip (an fp16 overflow? embed with --precision bf16 or fp32)"
 SAMPLING = "uniform"
 FORWARD_BATCH = 8  # clips per forward pass (a GPU is idle between small batches; a CPU does not mind)

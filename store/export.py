@@ -12,13 +12,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from store.schema import ORIGINAL_VIEW
 from store.errors import StoreError
 from store.store import Store
 
 FORMATS = (".parquet", ".npy")
 
 
-def export_set(store: Store, set_id: str, target: str | Path, *, views: Sequence[str] | None = ("original",)) -> list[Path]:
+def export_set(store: Store, set_id: str, target: str | Path, *, views: Sequence[str] | None = (ORIGINAL_VIEW,)) -> list[Path]:
     """Write the set's rows and vectors to ``target`` and return the files written.
 
     ``.parquet``: one file with video_id, view, window, t_start, t_end, label, path, vector.

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from store.schema import ORIGINAL_VIEW
 from store.errors import StoreError
 from store.store import Store
 
@@ -193,7 +194,7 @@ def forget_open_indexes() -> None:
     _OPEN.clear()
 
 
-def get_index(store: Store, set_id: str, *, metric: str = "l2", views: Sequence[str] | None = ("original",),
+def get_index(store: Store, set_id: str, *, metric: str = "l2", views: Sequence[str] | None = (ORIGINAL_VIEW,),
               kind: str = "auto", notify: Notify | None = None, gpu: bool = True) -> SetIndex:
     """The set's index for ``metric`` and ``views``: reused or loaded when current, else (re)built and saved."""
     if metric not in METRICS:

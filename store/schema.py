@@ -1,6 +1,7 @@
 """The catalog's tables (DESIGN.md section 3). Names may grow, never silently change meaning."""
 
 SCHEMA_VERSION = 1
+ORIGINAL_VIEW = "original"  # the un-augmented, whole-clip row of a video in a set; views default to it everywhere
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from store.schema import ORIGINAL_VIEW
 from store.errors import StoreError
 from store.index import Notify, SetIndex, get_index
 from store.store import Store
@@ -26,7 +27,7 @@ class Hit:
 
 
 def nearest(store: Store, set_id: str, queries: np.ndarray, k: int, *, metric: str = "l2",
-            views: Sequence[str] | None = ("original",), labels: Sequence[str] | None = None,
+            views: Sequence[str] | None = (ORIGINAL_VIEW,), labels: Sequence[str] | None = None,
             exclude_videos: Sequence[str | None] | None = None, kind: str = "auto",
             notify: Notify | None = None) -> list[list[Hit]]:
     """The ``k`` nearest stored rows to each query, nearest first.
@@ -63,7 +64,7 @@ def nearest(store: Store, set_id: str, queries: np.ndarray, k: int, *, metric: s
 
 
 def within(store: Store, set_id: str, query: np.ndarray, radius: float, *, metric: str = "l2",
-           views: Sequence[str] | None = ("original",), notify: Notify | None = None) -> list[Hit]:
+           views: Sequence[str] | None = (ORIGINAL_VIEW,), notify: Notify | None = None) -> list[Hit]:
     """Every stored row within ``radius`` of ``query`` (a vector or a centroid), nearest first; exact."""
     if not radius >= 0:
         raise StoreError(f"--radius {radius}: must be zero or positive")
@@ -73,7 +74,7 @@ def within(store: Store, set_id: str, query: np.ndarray, radius: float, *, metri
     return _hits(index, list(zip(distances, positions)))
 
 
-def centroid_of(store: Store, set_id: str, label: str, *, views: Sequence[str] | None = ("original",)) -> np.ndarray:
+def centroid_of(store: Store, set_id: str, label: str, *, views: Sequence[str] | None = (ORIGINAL_VIEW,)) -> np.ndarray:
     """The mean vector of a label's stored rows."""
     rows, vectors = store.load_vectors(set_id, views=views)
     mask = np.asarray(rows.column("label").to_pylist(), dtype=object) == label

@@ -19,7 +19,7 @@ import pyarrow as pa
 from store.errors import NoSuchSet, ReadOnlySQL, StoreError
 from store.locking import writer_lock
 from store.parquet_parts import TMP_PREFIX, read_parts, write_part
-from store.schema import DDL, SCHEMA_VERSION, VIDEO_COLUMNS
+from store.schema import DDL, ORIGINAL_VIEW, SCHEMA_VERSION, VIDEO_COLUMNS
 from store.sql_views import create_views
 
 DEFAULT_ROOT = "actionstore-data"
@@ -411,7 +411,7 @@ class Store:
                         removed.append(path)
             return removed
 
-    def load_vectors(self, set_id: str, *, views: Sequence[str] | None = ("original",)) -> tuple[pa.Table, np.ndarray]:
+    def load_vectors(self, set_id: str, *, views: Sequence[str] | None = (ORIGINAL_VIEW,)) -> tuple[pa.Table, np.ndarray]:
         """A set's rows and their ``(rows, dim)`` float32 matrix, for the given views (None: all).
 
         Rows (``video_id, view, window, t_start, t_end, label, path``) are joined to ``videos``, so
@@ -437,7 +437,7 @@ class Store:
         rows = self.query("SELECT * FROM videos WHERE video_id = ? OR path = ?", [str(ref), str(Path(ref).resolve())])
         return rows[0] if rows else None
 
-    def stored_vector(self, set_id: str, video_id: str, view: str = "original", window: int = 0) -> np.ndarray | None:
+    def stored_vector(self, set_id: str, video_id: str, view: str = ORIGINAL_VIEW, window: int = 0) -> np.ndarray | None:
         """One stored vector of a set, or None when the set does not hold it."""
         files = self.set_files(set_id)
         if not files:
