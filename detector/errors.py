@@ -9,3 +9,7 @@ class DetectorError(Exception):
 
 class TamperedDetector(DetectorError):
     """A saved detector file no longer matches the checksum recorded when it was trained."""
+
+
+class NoSuchDetector(DetectorError):
+    """A detector name the store has no record of."""

@@ -18,7 +18,7 @@ import numpy as np
 from detector.autoencoder import AutoencoderDetector
 from detector.baselines import CentroidDetector, KnnDetector, MahalanobisDetector, PcaDetector
 from detector.config import AEConfig
-from detector.errors import DetectorError, TamperedDetector
+from detector.errors import DetectorError, NoSuchDetector, TamperedDetector
 from embed.model_cache import resolve_device
 from store import Store
 
@@ -89,7 +89,7 @@ def load_detector(store: Store, name: str, *, device: str = "cpu") -> tuple[Save
     rows = store.detector_rows(name)
     if not rows:
         known = ", ".join(r["name"] for r in store.detector_rows()) or "none yet"
-        raise DetectorError(f"--detector {name!r}: no such detector (saved: {known}); train one with `actionstore detector train`")
+        raise NoSuchDetector(f"--detector {name!r}: no such detector (saved: {known}); train one with `actionstore detector train`")
     row = rows[0]
     path = store.detectors_dir / row["file"]
     if not path.is_file():

@@ -20,6 +20,7 @@ class Verdict:
     score: float
     is_target: bool
     embedded_now: bool
+    video_id: str | None  # the stored clip it is (or has the bytes of), else None
     neighbors: list[Hit]
     notes: list[str]
 
@@ -39,7 +40,7 @@ def score_clip(store: Store, clip: str | Path, name: str, *, k: int = 5, weights
     if video_id is not None:
         notes.append("this clip is in the store: its stored vector was used" +
                      (f" and it was one of {name}'s training videos" if video_id in _train_videos(store, name) else ""))
-    return Verdict(detector, str(clip), score, bool(detector.is_target([score])[0]), embedded_now, hits, notes)
+    return Verdict(detector, str(clip), score, bool(detector.is_target([score])[0]), embedded_now, video_id, hits, notes)
 
 
 def _train_videos(store: Store, name: str) -> set[str]:

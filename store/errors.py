@@ -15,3 +15,7 @@ class NoSuchSet(StoreError):
 
 class ReadOnlySQL(StoreError):
     """A SQL statement that would write, sent where only reading is allowed."""
+
+
+class StoreBusy(StoreError):
+    """The catalog stayed busy (another process had it open) for longer than the store waits."""

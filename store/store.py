@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from store.errors import NoSuchSet, ReadOnlySQL, StoreError
+from store.errors import NoSuchSet, ReadOnlySQL, StoreBusy, StoreError
 from store.locking import writer_lock
 from store.parquet_parts import TMP_PREFIX, read_parts, write_part
 from store.schema import DDL, ORIGINAL_VIEW, SCHEMA_VERSION, VIDEO_COLUMNS
@@ -133,7 +133,7 @@ class Store:
                 break
             except duckdb.IOException as exc:
                 if time.monotonic() >= deadline:
-                    raise StoreError(f"{self.catalog_path}: catalog is busy ({exc}); try again") from exc
+                    raise StoreBusy(f"{self.catalog_path}: catalog is busy ({exc}); try again") from exc
                 time.sleep(0.05)
         try:
             yield con

@@ -48,7 +48,7 @@ def test_main_flow_and_formats(runner: CliRunner, embedded: Store, demo_root: Pa
     assert (only["weights"], only["vectors"], only["sql_view"]) == ("random-init", 20, "emb_tiny3d_f4_random")
     result = run(runner, embedded, "neighbors", demo_root / "new" / "screw.mp4", "-k", "3", "--format", "json")
     assert result.exit_code == 0, result.output
-    found = json.loads(result.stdout)
+    found = json.loads(result.stdout)["neighbors"]
     assert [r["rank"] for r in found] == [1, 2, 3]
     assert found[0]["distance"] <= found[1]["distance"] <= found[2]["distance"]
     assert "random-init" in result.stderr
@@ -133,13 +133,13 @@ def test_neighbors_of_a_stored_clip_by_id_and_path_with_filters(runner: CliRunne
     by_id = run(runner, embedded, "neighbors", video["video_id"], "-k", "3", "--format", "json")
     assert by_id.exit_code == 0, by_id.output
     assert "stored clip" in by_id.stderr
-    rows = json.loads(by_id.stdout)
+    rows = json.loads(by_id.stdout)["neighbors"]
     assert rows[0]["path"] == video["path"] and rows[0]["distance"] == pytest.approx(0, abs=1e-5)
     excluded = json.loads(run(runner, embedded, "neighbors", video["path"], "-k", "3", "--exclude-same-video",
-                              "--format", "json").stdout)
+                              "--format", "json").stdout)["neighbors"]
     assert video["path"] not in [r["path"] for r in excluded]
     labelled = json.loads(run(runner, embedded, "neighbors", video["path"], "-k", "2", "--label", "unscrew",
-                              "--metric", "cosine", "--format", "json").stdout)
+                              "--metric", "cosine", "--format", "json").stdout)["neighbors"]
     assert {r["label"] for r in labelled} == {"unscrew"}
     assert_one_line_error(run(runner, embedded, "neighbors", video["path"], "-k", "99"), "-k 99", "holds 20")
 
@@ -147,10 +147,10 @@ def test_neighbors_of_a_stored_clip_by_id_and_path_with_filters(runner: CliRunne
 def test_within_counts_by_label(runner: CliRunner, embedded: Store) -> None:
     result = run(runner, embedded, "within", "--centroid", "screw", "--radius", "1000", "--format", "json")
     assert result.exit_code == 0, result.output
-    counts = {r["label"]: r["count"] for r in json.loads(result.stdout)}
+    counts = {r["label"]: r["count"] for r in json.loads(result.stdout)["counts"]}
     assert sum(counts.values()) == 20 and counts["screw"] == 2
     listed = run(runner, embedded, "within", embedded.videos()[0]["video_id"], "--radius", "0", "--list", "--format", "json")
-    assert [r["path"] for r in json.loads(listed.stdout)] == [embedded.videos()[0]["path"]]
+    assert [r["path"] for r in json.loads(listed.stdout)["rows"]] == [embedded.videos()[0]["path"]]
     assert_one_line_error(run(runner, embedded, "within", "--centroid", "screw", "--radius", "-1"), "--radius -1.0")
     assert_one_line_error(run(runner, embedded, "within", "--centroid", "nope", "--radius", "1"), "'nope'")
 
@@ -186,15 +186,15 @@ def test_remove_and_prune(runner: CliRunner, embedded: Store, videos: Path) -> N
 def test_analyses_from_the_cli_are_stored_and_queryable(runner: CliRunner, embedded: Store) -> None:
     tsne = run(runner, embedded, "analyze", "tsne", "--perplexity", "5", "--format", "json")
     assert tsne.exit_code == 0, tsne.output
-    assert len(json.loads(tsne.stdout)) == 20 and "plot: " in tsne.stderr
+    assert len(json.loads(tsne.stdout)["tables"]["projection"]) == 20 and "plot: " in tsne.stderr
     again = run(runner, embedded, "analyze", "tsne", "--perplexity", "5", "--format", "csv")
     assert "reused stored run" in again.stderr
     centroids = run(runner, embedded, "analyze", "centroids", "--target", "unscrew", "--format", "json")
-    assert len(json.loads(centroids.stdout)) == 100
+    assert len(json.loads(centroids.stdout)["tables"]["centroid_matrix"]) == 100
     sphere = run(runner, embedded, "analyze", "hypersphere", "--format", "json")
-    assert {r["sphere"] for r in json.loads(sphere.stdout)} == {"r_far", "r_near"}
+    assert {r["sphere"] for r in json.loads(sphere.stdout)["tables"]["hypersphere"]} == {"r_far", "r_near"}
     board = run(runner, embedded, "compare", "--format", "json")
-    (row,) = json.loads(board.stdout)
+    (row,) = json.loads(board.stdout)["leaderboard"]
     assert row["name"] == "tiny3d_f4_random" and 0 <= row["knn_accuracy"] <= 1 and row["clips"] == 20
     counts = run(runner, embedded, "sql", "SELECT kind, count(*) AS n FROM analysis_runs GROUP BY kind ORDER BY kind", "--format", "json")
     assert {r["kind"]: r["n"] for r in json.loads(counts.stdout)} == {

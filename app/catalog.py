@@ -1,0 +1,104 @@
+"""Jobs on the catalog: ingest, remove, list sets, backbones and errors, SQL, exports, check."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.defaults import views_or_all
+from app.errors import job
+from app.results import (BackboneInfo, CheckResult, ErrorRow, FilesWritten, IngestResult, RemoveResult, SetInfo, Skipped,
+                         SqlResult, VideoRef)
+from app.defaults import resolve_set
+from embed import DEFAULT_BACKBONE
+from ingest import read_labels_csv, scan_folder
+from ingest.labels import write_labels_csv
+from store import ORIGINAL_VIEW, Store
+from store.check import check_store
+from store.export import export_set
+
+
+def _refs(videos: Sequence[dict]) -> list[VideoRef]:
+    return [VideoRef(v["video_id"], v["label"], v["path"]) for v in videos]
+
+
+@job
+def ingest(store: Store, directory: str | Path, *, labels_csv: str | Path | None = None, prune: bool = False,
+           progress: bool = True) -> IngestResult:
+    """Probe, hash and catalogue every clip under ``directory/<label>/``, with optional label names;
+    ``prune`` also removes catalogued clips under it whose files are gone."""
+    names = read_labels_csv(labels_csv) if labels_csv else []
+    scan = scan_folder(directory, progress=progress)
+    summary = store.record_ingest(scan.videos, scan.errors, [vars(n) for n in names])
+    pruned = store.remove_videos(store.missing_under(directory)) if prune else []
+    return IngestResult(str(directory), len(scan.videos), summary.new, summary.moved, summary.changed, summary.unchanged,
+                        len(names), _refs(pruned), [str(p) for p in scan.ignored],
+                        skipped=[Skipped(p, r) for p, r in summary.failed])
+
+
+@job
+def remove(store: Store, refs: Sequence[str]) -> RemoveResult:
+    """Remove clips (video ids or paths) from the catalog; nothing is removed if one ref matches no clip."""
+    return RemoveResult(_refs(store.remove_videos(list(refs))))
+
+
+@job
+def list_sets(store: Store) -> list[SetInfo]:
+    """Every embedding set with its provenance and SQL view name."""
+    return [SetInfo.of(s) for s in store.sets()]
+
+
+@job
+def list_backbones() -> list[BackboneInfo]:
+    """The registered backbones with where their weights are (nothing is loaded)."""
+    from embed.registry import backbones
+    from embed.weight_sources import weights_status
+
+    return [BackboneInfo(b.name, b.dim(b.default_frames, dict(b.default_options)), b.frame_rule, b.default_frames,
+                         b.input_size, weights_status(b), b.summary) for b in backbones()]
+
+
+@job
+def list_errors(store: Store) -> list[ErrorRow]:
+    """Files that could not be read, with the stage that failed and why."""
+    return [ErrorRow(r["path"], r["stage"], r["reason"], str(r["failed_at"])) for r in store.errors()]
+
+
+@job
+def sql(store: Store, query: str) -> SqlResult:
+    """Read-only SQL over the catalog and the sets' views (``emb``/``centroids`` alias the default set)."""
+    columns, rows = store.sql(query, default_backbone=DEFAULT_BACKBONE)
+    return SqlResult(columns, [list(r) for r in rows])
+
+
+@job
+def export(store: Store, target: str | Path, *, set_ref: str | None = None,
+           views: Sequence[str] = (ORIGINAL_VIEW,)) -> FilesWritten:
+    """A set's vectors with their labels to ``.parquet``, or ``.npy`` plus ``.rows.csv``."""
+    eset = resolve_set(store, set_ref)
+    files = export_set(store, eset.set_id, target, views=views_or_all(views))
+    return FilesWritten([str(p) for p in files], eset.num_vectors)
+
+
+@job
+def dataset_export(store: Store, target: str | Path) -> FilesWritten:
+    """The catalogue as the original project's CSV (CLASS, LABEL, PATH_VIDEO, ENG_CLASS)."""
+    rows = store.dataset_rows()
+    write_labels_csv(Path(target), rows)
+    return FilesWritten([str(target)], len(rows))
+
+
+@job
+def check(store: Store) -> CheckResult:
+    """Is the store consistent? The manifest against the Parquet parts, and every detector file's checksum."""
+    checked, problems, notes = check_store(store)
+    detectors = store.detector_rows()
+    for row in detectors:
+        path = store.root / "detectors" / row["file"]
+        if not path.is_file():
+            problems.append(f"{path}: detector {row['name']}'s file is missing; train it again")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:
+            problems.append(f"{path}: detector {row['name']}'s file changed since training; train it again")
+    checked["detectors"] = len(detectors)
+    return CheckResult(not problems, checked, problems, notes)
