@@ -528,9 +528,9 @@ def dataset() -> None:
 @click.pass_obj
 def dataset_export(obj: Context, target: Path) -> None:
     """Write CLASS, LABEL, PATH_VIDEO, ENG_CLASS for every catalogued clip to TARGET (a CSV)."""
-    from ingest.labels import write_labels_csv
+    from ingest.labels import dataset_rows, write_labels_csv
 
-    rows = obj.store.dataset_rows()
+    rows = dataset_rows(obj.store.clip_labels())
     write_labels_csv(target, rows)
     info(f"wrote {len(rows)} clip(s) in {len({r[3] for r in rows})} class(es) to {target}")
 
@@ -610,8 +610,10 @@ def detector_list(obj: Context, fmt: str) -> None:
     """Saved detectors with their set, target, threshold and test metrics."""
     import json
 
+    from detector.records import detector_rows
+
     rows = [(r["name"], r["kind"], r["target"], r["set_id"], r["threshold_rule"], r["threshold"],
-             json.loads(r["metrics"]).get("test_auroc_mean"), r["created_at"]) for r in obj.store.detector_rows()]
+             json.loads(r["metrics"]).get("test_auroc_mean"), r["created_at"]) for r in detector_rows(obj.store)]
     emit(["name", "kind", "target", "set_id", "threshold_rule", "threshold", "test_auroc_mean", "created_at"], rows, fmt)
 
 

@@ -15,3 +15,7 @@ class NoSuchSet(StoreError):
 
 class ReadOnlySQL(StoreError):
     """A SQL statement that would write, sent where only reading is allowed."""
+
+
+class NoSuchVideo(StoreError):
+    """A video reference (id or path) that names no catalogued video."""
