@@ -4,11 +4,15 @@ The writer lock is an advisory file lock (``store.locking``) held by one thread 
 Its re-entrancy depth is per thread: while one thread writes, the others read through read-only
 connections, and another thread may write only by joining it (``Catalog.joined_writer``).
 DuckDB refuses, in one process and across processes, a connection whose mode differs from one
-already open; both refusals count as "busy" and are retried until the lock timeout.
+already open; both refusals count as "busy" and are retried until the lock timeout. So that busy
+readers cannot starve a writer, connections are opened through a turnstile (``.catalog.gate``): a
+read-write open holds it exclusively until it gets in, which holds off new readers meanwhile.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,7 +36,7 @@ class Catalog:
     def __init__(self, root: Path, lock_timeout_s: float) -> None:
         self.root = root
         self.lock_timeout_s = lock_timeout_s
-        self._local = threading.local()  # .depth: how deeply this thread holds (or has joined) the writer lock
+        self._local = threading.local()  # .depth: writer-lock depth; .open: connections open, in this thread
         self._owner = threading.Condition()  # guards _holder and _joined
         self._holder: int | None = None  # the thread that took the file lock
         self._joined = 0  # other threads inside joined_writer()
@@ -118,18 +122,43 @@ class Catalog:
         if not read_only and not self.holds_lock:
             raise StoreError("internal: catalog writes need the writer lock (use Store.writing())")
         deadline = time.monotonic() + self.lock_timeout_s
-        while True:
-            try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-                break
-            except BUSY as exc:
-                if time.monotonic() >= deadline:
-                    raise StoreError(f"{self.path}: catalog is busy ({one_line(exc)}); try again") from exc
-                time.sleep(RETRY_S)
+        opened = getattr(self._local, "open", 0)
+        with self._turnstile(fcntl.LOCK_SH if read_only else fcntl.LOCK_EX, deadline, skip=opened > 0 and read_only):
+            while True:
+                try:
+                    con = duckdb.connect(str(self.path), read_only=read_only)
+                    break
+                except BUSY as exc:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(f"{self.path}: catalog is busy ({one_line(exc)}); try again") from exc
+                    time.sleep(RETRY_S)
+        self._local.open = opened + 1
         try:
             yield con
         finally:
             con.close()
+            self._local.open -= 1
+
+    @contextmanager
+    def _turnstile(self, mode: int, deadline: float, *, skip: bool) -> Iterator[None]:
+        """Hold the gate file in ``mode`` while opening a connection (``skip``: a nested read, whose
+        thread already has the catalog open, goes straight in)."""
+        if skip:
+            yield
+            return
+        fd = os.open(self.root / ".catalog.gate", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(f"{self.path}: catalog is busy (a writer is committing); try again") from None
+                    time.sleep(RETRY_S / 4)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
