@@ -11,9 +11,10 @@ from app.errors import job
 from app.results import (BackboneInfo, CheckResult, ErrorRow, FilesWritten, IngestResult, RemoveResult, SetInfo, Skipped,
                          SqlResult, VideoRef)
 from app.defaults import resolve_set
+from detector.records import detector_rows, detectors_dir
 from embed import DEFAULT_BACKBONE
 from ingest import read_labels_csv, scan_folder
-from ingest.labels import write_labels_csv
+from ingest.labels import dataset_rows, write_labels_csv
 from store import ORIGINAL_VIEW, Store
 from store.check import check_store
 from store.export import export_set
@@ -84,7 +85,7 @@ def export(store: Store, target: str | Path, *, set_ref: str | None = None,
 @job
 def dataset_export(store: Store, target: str | Path) -> FilesWritten:
     """The catalogue as the original project's CSV (CLASS, LABEL, PATH_VIDEO, ENG_CLASS)."""
-    rows = store.dataset_rows()
+    rows = dataset_rows(store.clip_labels())
     write_labels_csv(Path(target), rows)
     return FilesWritten([str(target)], len(rows))
 
@@ -93,9 +94,9 @@ def dataset_export(store: Store, target: str | Path) -> FilesWritten:
 def check(store: Store) -> CheckResult:
     """Is the store consistent? The manifest against the Parquet parts, and every detector file's checksum."""
     checked, problems, notes = check_store(store)
-    detectors = store.detector_rows()
+    detectors = detector_rows(store)
     for row in detectors:
-        path = store.root / "detectors" / row["file"]
+        path = detectors_dir(store) / row["file"]
         if not path.is_file():
             problems.append(f"{path}: detector {row['name']}'s file is missing; train it again")
         elif hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:

@@ -10,6 +10,7 @@ from app.analyses import run_result
 from app.defaults import DEFAULT_DEVICE
 from app.errors import job
 from app.results import DetectorInfo, EvaluationResult, Neighbor, ScoreResult, SetInfo, TrainResult
+from detector.records import detector_rows
 from store import Store
 
 
@@ -47,7 +48,7 @@ def evaluate(store: Store, name: str, *, vs: str | None = None, force: bool = Fa
 def list_detectors(store: Store) -> list[DetectorInfo]:
     """Saved detectors with their set, target, threshold and test metrics, newest first."""
     return [DetectorInfo(r["name"], r["kind"], r["target"], r["set_id"], r["threshold_rule"], r["threshold"],
-                         json.loads(r["metrics"]), str(r["created_at"])) for r in store.detector_rows()]
+                         json.loads(r["metrics"]), str(r["created_at"])) for r in detector_rows(store)]
 
 
 @job

@@ -20,6 +20,7 @@ from detector.config import AEConfig
 from detector.errors import DetectorError
 from detector.metrics import auroc_by_class
 from detector.plots import score_histograms
+from detector.records import detector_rows, detector_split
 from detector.saved import KINDS, SavedDetector, load_detector, make_detector
 from detector.thresholds import compute_threshold
 from detector.training import SetRows, score_rows, set_rows
@@ -44,11 +45,11 @@ def evaluate_detector(store: Store, name: str, *, vs: str | None = None, force: 
     """Evaluate detector ``name`` (``vs``: the competitor class for the report; default the hardest one)."""
     detector, notes = load_detector(store, name, device=device)
     data = set_rows(store, detector.set_id)
-    parts = {r["video_id"]: r["part"] for r in store.detector_split(name)}
+    parts = {r["video_id"]: r["part"] for r in detector_split(store, name)}
     classes = sorted(set(data.labels.tolist()) - {detector.target})
     if vs is not None and vs not in classes:
         raise DetectorError(f"--vs {vs!r}: no such other class in the set; choose one of {', '.join(classes)}")
-    params = {"detector": name, "sha": store.detector_rows(name)[0]["sha256"], "vs": vs}
+    params = {"detector": name, "sha": detector_rows(store, name)[0]["sha256"], "vs": vs}
     version = store.set_version(detector.set_id)
     if not force and (run := find_run(store, "detector_evaluation", detector.set_id, params)) is not None:
         tables = {t: run_table(store, t, run.run_id) for t in TABLES}

@@ -19,6 +19,7 @@ from detector.autoencoder import AutoencoderDetector
 from detector.baselines import CentroidDetector, KnnDetector, MahalanobisDetector, PcaDetector
 from detector.config import AEConfig
 from detector.errors import DetectorError, NoSuchDetector, TamperedDetector
+from detector.records import detector_rows, detectors_dir, record_detector
 from embed.model_cache import resolve_device
 from store import Store
 
@@ -66,13 +67,13 @@ def save_detector(store: Store, detector: SavedDetector, split: list[tuple[str, 
     """Write the model file atomically, then record it (with its checksum) and its split."""
     import torch
 
-    store.detectors_dir.mkdir(parents=True, exist_ok=True)
-    path = store.detectors_dir / f"{detector.name}.pt"
+    detectors_dir(store).mkdir(parents=True, exist_ok=True)
+    path = detectors_dir(store) / f"{detector.name}.pt"
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save({"kind": detector.kind, "state": _to_tensors(detector.model.state())}, tmp)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     tmp.replace(path)
-    store.record_detector({
+    record_detector(store, {
         "name": detector.name, "kind": detector.kind, "set_id": detector.set_id, "set_version": detector.set_version,
         "target": detector.target, "config": json.dumps(detector.config), "threshold_rule": detector.threshold_rule,
         "threshold": detector.threshold, "metrics": json.dumps(detector.metrics), "file": path.name, "sha256": digest,
@@ -86,12 +87,12 @@ def load_detector(store: Store, name: str, *, device: str = "cpu") -> tuple[Save
 
     import torch
 
-    rows = store.detector_rows(name)
+    rows = detector_rows(store, name)
     if not rows:
-        known = ", ".join(r["name"] for r in store.detector_rows()) or "none yet"
+        known = ", ".join(r["name"] for r in detector_rows(store)) or "none yet"
         raise NoSuchDetector(f"--detector {name!r}: no such detector (saved: {known}); train one with `actionstore detector train`")
     row = rows[0]
-    path = store.detectors_dir / row["file"]
+    path = detectors_dir(store) / row["file"]
     if not path.is_file():
         raise DetectorError(f"{path}: the detector's file is missing; train {name} again")
     if hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from detector.records import detector_split
 from detector.saved import SavedDetector, load_detector
 from embed.query import query_vector
 from store import ORIGINAL_VIEW, Hit, Store, nearest
@@ -44,4 +45,4 @@ def score_clip(store: Store, clip: str | Path, name: str, *, k: int = 5, weights
 
 
 def _train_videos(store: Store, name: str) -> set[str]:
-    return {r["video_id"] for r in store.detector_split(name) if r["part"] == "train"}
+    return {r["video_id"] for r in detector_split(store, name) if r["part"] == "train"}

@@ -12,6 +12,7 @@ import numpy as np
 from detector.config import AEConfig, load_config
 from detector.errors import DetectorError
 from detector.metrics import auroc_by_class
+from detector.records import detector_rows
 from detector.saved import KINDS, SavedDetector, check_name, make_detector, save_detector
 from detector.splits import DEFAULT_RATIOS, Split, make_split
 from detector.thresholds import check_rule, compute_threshold
@@ -80,7 +81,7 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
     check_rule(threshold)
     if kind not in KINDS:
         raise DetectorError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
-    if store.detector_rows(name) and not force:
+    if detector_rows(store, name) and not force:
         raise DetectorError(f"detector {name!r} exists; pass --force to replace it, or choose another name")
     loaded = load_config(config_path) if config_path is not None else None
     config = loaded.config if loaded else AEConfig()

@@ -216,9 +216,10 @@ def run_tasks(store: Store, spec: BackboneSpec, eset: EmbeddingSet, model: Any, 
         pending.clear()
 
     def write(rows: list[tuple[Task, np.ndarray]]) -> None:
-        if on_commit is not None:
-            on_commit([task for task, _ in rows])
-        _commit(store, eset, rows, report)
+        with store.joined_writer():  # this helper thread writes under the caller's writing()
+            if on_commit is not None:
+                on_commit([task for task, _ in rows])
+            _commit(store, eset, rows, report)
 
     def commit() -> None:
         if committing:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ingest.errors import IngestError
 
@@ -66,6 +68,21 @@ def _class_index(path: Path, line: int, value: str) -> int | None:
     if not (value.isascii() and value.isdigit()) or int(value) >= 2**31:
         raise IngestError(f"{path}:{line}: LABEL {value!r} is not a class number; use 0, 1, 2 ... or leave it empty")
     return int(value)
+
+
+def dataset_rows(clips: Sequence[Mapping[str, Any]]) -> list[tuple[str, int, str, str]]:
+    """Catalogued clips (``label, path, name_en, name_it, class_index``) as the original project's
+    ``(CLASS, LABEL, PATH_VIDEO, ENG_CLASS)`` rows, in the order given.
+
+    CLASS and ENG_CLASS come from the label names (the label itself where none were imported),
+    LABEL is the imported class index, or the next free index in label order; PATH_VIDEO is
+    ``<label>/<file name>``, the shape ``ingest --labels`` reads.
+    """
+    index = {c["label"]: c["class_index"] for c in clips if c["class_index"] is not None}
+    for label in sorted({c["label"] for c in clips} - set(index)):
+        index[label] = max(index.values(), default=-1) + 1
+    return [(c["name_it"] or c["label"], index[c["label"]], f"{c['label']}/{PurePosixPath(c['path']).name}",
+             c["name_en"] or c["label"]) for c in clips]
 
 
 def write_labels_csv(path: str | Path, rows: list[tuple[str, int, str, str]]) -> None:

@@ -19,3 +19,7 @@ class ReadOnlySQL(StoreError):
 
 class StoreBusy(StoreError):
     """The catalog stayed busy (another process had it open) for longer than the store waits."""
+
+
+class NoSuchVideo(StoreError):
+    """A video reference (id or path) that names no catalogued video."""

@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from store.schema import ORIGINAL_VIEW
+from store.atomic import temporary_path
 from store.errors import StoreError
 from store.store import Store
 
@@ -48,7 +49,7 @@ def export_set(store: Store, set_id: str, target: str | Path, *, views: Sequence
 
 def _atomic(writers: dict[Path, Callable[[BinaryIO], None]]) -> list[Path]:
     """Write every file under a temporary name first, then rename them all; on failure nothing changes."""
-    temporary = {path: path.with_name(f".tmp-{os.getpid()}-{path.name}") for path in writers}
+    temporary = {path: temporary_path(path) for path in writers}
     try:
         for path, write in writers.items():
             with open(temporary[path], "wb") as handle:

@@ -5,6 +5,10 @@ the row order it was built from (``.rows.parquet``), and a ``.json`` record (wri
 marks a complete index) holding the set version, metric, views and factory string. Loading checks
 the version against the set's current one and rebuilds on any difference or damage, so a search
 never returns a row the set no longer has and never misses one it has.
+
+Open indexes are kept in memory in a bounded LRU (``OpenIndexes``), shared by threads: searches on
+one index may run at once (FAISS CPU searches do not modify the index), and each index is opened
+or built by one thread while the others wait for it.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.schema import ORIGINAL_VIEW
+from store.atomic import temporary_path
 from store.errors import StoreError
+from store.schema import ORIGINAL_VIEW
 from store.store import Store
 
 METRICS = ("l2", "cosine")
@@ -36,9 +44,49 @@ HNSW_EF_SEARCH = 160
 IVF_NPROBE = 16
 KEY_COLUMNS = ("video_id", "view", "window")
 BLAS_MIN_QUERIES = 20
+PAIRWISE_ONLY = 2**31 - 1  # a BLAS threshold no batch reaches
+OPEN_INDEX_BYTES = 1 << 30  # memory budget of the open-index cache (estimated: vectors + row keys)
 RANGE_TOLERANCE = 1e-6
 
 Notify = Callable[[str], None]
+CacheKey = tuple[Any, ...]
+
+
+class _BlasThreshold:
+    """FAISS's BLAS threshold, one process-wide global, set per kind of search without a race.
+
+    Batches of BLAS_MIN_QUERIES+ queries go through BLAS (3-4x numpy here, DESIGN.md section 8);
+    smaller ones, and range searches, take the exact pairwise path (faster for one query, and 0 for
+    identical vectors). No SearchParameters field carries it, so searches needing the same value run
+    at once and a search needing the other value waits until they finish, then switches it.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._value: int | None = None
+        self._active = 0
+
+    @contextmanager
+    def set_to(self, value: int) -> Iterator[None]:
+        import faiss
+
+        with self._turn:
+            self._turn.wait_for(lambda: self._active == 0 or self._value == value)
+            if self._value != value:
+                faiss.cvar.distance_compute_blas_threshold = self._value = value
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._active -= 1
+                self._turn.notify_all()
+
+    def for_queries(self, n: int) -> AbstractContextManager[None]:
+        return self.set_to(BLAS_MIN_QUERIES if n >= BLAS_MIN_QUERIES else PAIRWISE_ONLY)
+
+
+_BLAS = _BlasThreshold()
 
 
 @dataclass
@@ -55,6 +103,7 @@ class SetIndex:
     paths: list[str]  # path of each row's video
     index: Any  # faiss.Index, on the CPU
     gpu_index: Any = None  # the same index on the GPU(s), when faiss-gpu sees one
+    _gpu_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)  # GPU indexes are not thread-safe
 
     @property
     def size(self) -> int:
@@ -63,6 +112,11 @@ class SetIndex:
     @property
     def exact(self) -> bool:
         return self.factory == "Flat"
+
+    @property
+    def nbytes(self) -> int:
+        """Estimated memory held: the vectors (``ntotal * d`` float32) and the row keys."""
+        return int(self.index.ntotal) * int(self.index.d) * 4 + self.keys.nbytes
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Distances and row positions of the ``k`` nearest rows (``-1`` where fewer exist).
@@ -74,15 +128,14 @@ class SetIndex:
 
         queries = prepare(queries, self.metric)
         if allowed is None and self.gpu_index is not None:
-            raw, positions = self.gpu_index.search(queries, k)
+            with self._gpu_lock:
+                raw, positions = self.gpu_index.search(queries, k)
             return to_distance(raw, self.metric), positions
         params = None
         if allowed is not None:  # selectors run on the CPU index (FAISS GPU indexes do not take them)
             params = _search_params(self.index, faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
-        # Batches of 20+ queries go through BLAS (3-4x numpy here, DESIGN.md section 8); smaller ones take
-        # the exact pairwise path, which is faster for one query and gives 0 for identical vectors.
-        faiss.cvar.distance_compute_blas_threshold = BLAS_MIN_QUERIES if len(queries) >= BLAS_MIN_QUERIES else 2**31 - 1
-        raw, positions = self.index.search(queries, k, params=params)
+        with _BLAS.for_queries(len(queries)):
+            raw, positions = self.index.search(queries, k, params=params)
         return to_distance(raw, self.metric), positions
 
     def range(self, query: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +148,8 @@ class SetIndex:
         query = prepare(query[None, :], self.metric)
         slack = RANGE_TOLERANCE * max(radius, 1.0)
         threshold = (radius + slack) ** 2 if self.metric == "l2" else 1.0 - radius - slack
-        limits, raw, positions = self.index.range_search(query, threshold)
+        with _BLAS.set_to(PAIRWISE_ONLY):
+            limits, raw, positions = self.index.range_search(query, threshold)
         order = np.argsort(raw if self.metric == "l2" else -raw, kind="stable")
         return to_distance(raw[order], self.metric), positions[order]
 
@@ -186,7 +240,75 @@ def index_paths(store: Store, set_id: str, metric: str, views: Sequence[str] | N
     return {"index": folder / f"{stem}.faiss", "rows": folder / f"{stem}.rows.parquet", "record": folder / f"{stem}.json"}
 
 
-_OPEN: dict[tuple[Any, ...], SetIndex] = {}  # indexes already in memory, reused while their set version holds
+@dataclass
+class _Opening:
+    """The lock one thread holds while it opens a key's index, and how many threads want that key."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
+class OpenIndexes:
+    """Indexes in memory, reused while their set version holds: an LRU bounded by estimated bytes
+    (the newest index stays even when it alone exceeds the budget). Thread-safe; one open per key at a time."""
+
+    def __init__(self, max_bytes: int = OPEN_INDEX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[CacheKey, SetIndex] = OrderedDict()
+        self._opening: dict[CacheKey, _Opening] = {}
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(e.nbytes for e in self._entries.values())
+
+    def keys(self) -> list[CacheKey]:
+        """Cached keys, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, key: CacheKey, version: str, open_index: Callable[[], SetIndex]) -> SetIndex:
+        """The cached index of ``key`` at ``version``, else ``open_index()`` (once, however many threads ask)."""
+        if (found := self._current(key, version)) is not None:
+            return found
+        with self._lock:
+            opening = self._opening.setdefault(key, _Opening())
+            opening.users += 1
+        try:
+            with opening.lock:
+                if (found := self._current(key, version)) is None:  # another thread may have opened it meanwhile
+                    found = open_index()
+                    self._put(key, found)
+                return found
+        finally:
+            with self._lock:
+                opening.users -= 1
+                if not opening.users:
+                    del self._opening[key]
+
+    def _current(self, key: CacheKey, version: str) -> SetIndex | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found.version != version:
+                return None
+            self._entries.move_to_end(key)
+            return found
+
+    def _put(self, key: CacheKey, opened: SetIndex) -> None:
+        with self._lock:
+            self._entries[key] = opened
+            self._entries.move_to_end(key)
+            total = sum(e.nbytes for e in self._entries.values())
+            while total > self.max_bytes and len(self._entries) > 1:
+                total -= self._entries.popitem(last=False)[1].nbytes
+
+
+_OPEN = OpenIndexes()
 
 
 def forget_open_indexes() -> None:
@@ -202,19 +324,20 @@ def get_index(store: Store, set_id: str, *, metric: str = "l2", views: Sequence[
     views_key = None if views is None else tuple(sorted(views))
     version = store.set_version(set_id)
     cache_key = (str(store.root.resolve()), set_id, metric, views_key, kind, gpu)
-    cached = _OPEN.get(cache_key)
-    if cached is not None and cached.version == version:
-        return cached
-    paths = index_paths(store, set_id, metric, views_key, kind)
+    return _OPEN.get(cache_key, version, lambda: _open(store, set_id, metric, views_key, kind, version, notify, gpu))
+
+
+def _open(store: Store, set_id: str, metric: str, views: tuple[str, ...] | None, kind: str, version: str,
+          notify: Notify | None, gpu: bool) -> SetIndex:
+    """Load the saved index of this version, else build and save it; with its rows' labels and paths."""
+    paths = index_paths(store, set_id, metric, views, kind)
     loaded = _load(paths, version, notify)
     if loaded is None:
-        loaded = _build_and_save(store, set_id, metric, views_key, kind, version, paths)
+        loaded = _build_and_save(store, set_id, metric, views, kind, version, paths)
     factory, keys, index = loaded
     labels, video_paths = store.video_labels(keys.column("video_id"))
-    opened = SetIndex(set_id, metric, views_key, factory, version, keys, np.asarray(labels, dtype=object),
-                      [p or "" for p in video_paths], index, to_gpu(index) if gpu else None)
-    _OPEN[cache_key] = opened
-    return opened
+    return SetIndex(set_id, metric, views, factory, version, keys, np.asarray(labels, dtype=object),
+                    [p or "" for p in video_paths], index, to_gpu(index) if gpu else None)
 
 
 def _load(paths: dict[str, Path], version: str, notify: Notify | None) -> tuple[str, pa.Table, Any] | None:
@@ -252,7 +375,7 @@ def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ..
     index = build_index(vectors, metric, factory)
     keys = rows.select(list(KEY_COLUMNS)).replace_schema_metadata({"set_version": version})
     paths["index"].parent.mkdir(parents=True, exist_ok=True)
-    tmp = {name: path.with_name(f".tmp-{os.getpid()}-{path.name}") for name, path in paths.items()}
+    tmp = {name: temporary_path(path) for name, path in paths.items()}
     faiss.write_index(index, str(tmp["index"]))
     pq.write_table(keys, tmp["rows"])
     tmp["record"].write_text(json.dumps({"version": version, "metric": metric, "views": views, "factory": factory,

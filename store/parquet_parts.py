@@ -1,16 +1,24 @@
-"""Parquet embedding files: the row schema and the atomic write (temporary name, then rename)."""
+"""Parquet embedding files: the row schema, the atomic write (temporary name, then rename), provenance.
+
+Each part's file metadata names the set it belongs to (``PROVENANCE`` keys), so a part found alone
+says what it is: ``part_provenance(path)``.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TMP_PREFIX = ".tmp-"
+from store.atomic import temporary_path
+
+PROVENANCE = {"set_id": str, "set_name": str, "backbone": str, "weights": str, "frames": int, "dim": int,
+              "schema_version": int}
 
 
 def embedding_schema(dim: int) -> pa.Schema:
@@ -49,15 +57,18 @@ def embedding_table(
     )
 
 
-def write_part(folder: Path, table: pa.Table) -> Path:
-    """Write ``table`` as a new ``part-*.parquet`` in ``folder`` atomically and durably; return its path."""
+def write_part(folder: Path, table: pa.Table, provenance: dict[str, Any]) -> Path:
+    """Write ``table`` as a new ``part-*.parquet`` in ``folder`` atomically and durably, with ``provenance``
+    (the ``PROVENANCE`` keys) in its file metadata; return its path."""
+    if set(provenance) != set(PROVENANCE):
+        raise ValueError(f"provenance needs exactly {', '.join(PROVENANCE)}")
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"part-{uuid.uuid4().hex}.parquet"
-    tmp = folder / f"{TMP_PREFIX}{name}"
-    pq.write_table(table, tmp)
+    final = folder / f"part-{uuid.uuid4().hex}.parquet"
+    tmp = temporary_path(final)
+    metadata = (table.schema.metadata or {}) | {k.encode(): str(v).encode() for k, v in provenance.items()}
+    pq.write_table(table.replace_schema_metadata(metadata), tmp)
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
-    final = folder / name
     os.replace(tmp, final)
     return final
 
@@ -67,3 +78,10 @@ def read_parts(paths: list[Path], columns: list[str] | None = None) -> pa.Table 
     if not paths:
         return None
     return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
+
+
+def part_provenance(path: Path) -> dict[str, Any]:
+    """The set a part belongs to, from its file metadata (``PROVENANCE`` keys, typed); {} for a part
+    written before parts carried it."""
+    metadata = pq.read_schema(path).metadata or {}
+    return {k: kind(metadata[k.encode()].decode()) for k, kind in PROVENANCE.items() if k.encode() in metadata}

@@ -1,5 +1,7 @@
 """The catalog's tables (DESIGN.md section 3). Names may grow, never silently change meaning."""
 
+from datetime import datetime, timezone
+
 SCHEMA_VERSION = 1
 ORIGINAL_VIEW = "original"  # the un-augmented, whole-clip row of a video in a set; views default to it everywhere
 
@@ -48,3 +50,8 @@ VIDEO_COLUMNS = (
     "video_id", "path", "label", "duration_s", "fps", "num_frames",
     "width", "height", "rotation", "codec", "size_bytes",
 )
+
+
+def utc_now() -> datetime:
+    """A catalog timestamp: naive UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -13,6 +13,7 @@ from detector.baselines import CentroidDetector, KnnDetector, MahalanobisDetecto
 from detector.config import load_config
 from detector.errors import DetectorError, TamperedDetector
 from detector.evaluation import evaluate_detector
+from detector.records import detector_rows, detector_split, detectors_dir
 from detector.saved import load_detector
 from detector.splits import make_split, parse_ratios
 from detector.thresholds import best_f1_threshold, check_rule
@@ -85,7 +86,7 @@ def test_split_keeps_every_video_and_its_views_on_one_side() -> None:
 def test_the_stored_split_and_training_rows_follow_source_videos(tmp_path: Path, fast_config: Path) -> None:
     store = synthetic_store(tmp_path / "s")
     report = train_detector(store, "d", target="screw", kind="ae", config_path=fast_config, progress=False)
-    split = store.detector_split("d")
+    split = detector_split(store, "d")
     assert len({r["video_id"] for r in split}) == len(split) == 30
     assert {r["part"] for r in split if r["label"] != "screw"} == {"test"}  # other classes only in test here
     assert report.rows["train"] == 3 * report.split.counts()["train"]["target"]  # every view of a train video, no other
@@ -123,7 +124,7 @@ def test_f1_without_calibration_clips_is_refused_and_nothing_is_saved(tmp_path: 
         train_detector(store, "d", target="screw", kind="centroid", threshold="f1", progress=False)
     with pytest.raises(DetectorError, match="no held-out calibration videos"):
         train_detector(store, "d", target="screw", kind="centroid", ratios=(0.6, 0.2, 0.0, 0.2), progress=False)
-    assert store.detector_rows() == [] and not list(store.detectors_dir.glob("*.pt"))
+    assert detector_rows(store) == [] and not list(detectors_dir(store).glob("*.pt"))
 
 
 def test_baselines_match_brute_force() -> None:
@@ -199,7 +200,7 @@ def test_saved_detector_round_trip_tamper_and_set_change(tmp_path: Path, fast_co
     extra = embedding_table(["screw0000000000000"[:16]], ["aug-3"], [0], [0.0], [4.0], np.zeros((1, 12)))
     store.commit_embeddings(report.detector.set_id, extra)
     assert "changed since it was trained" in load_detector(store, "d")[1][0]
-    path = store.detectors_dir / "d.pt"
+    path = detectors_dir(store) / "d.pt"
     data = bytearray(path.read_bytes())
     data[-20] ^= 0xFF
     path.write_bytes(bytes(data))

@@ -11,7 +11,7 @@ import torch
 import embed.runner
 from embed import BadFrameCount, EmbedError, UnknownBackbone, WeightsUnavailable, embed_clip, embed_store, get_backbone, neighbors
 from ingest import decode_frames, probe, scan_folder
-from store import Store
+from store import Store, manifest
 
 
 def ingest(store: Store, folder: Path) -> None:
@@ -65,7 +65,7 @@ def test_a_non_finite_vector_is_recorded_as_failed_not_stored(store: Store, vide
 
 def test_a_failed_commit_stops_the_run_and_keeps_whole_batches(store: Store, videos: Path, monkeypatch) -> None:
     ingest(store, videos)
-    record, calls = Store._record_file, []
+    record, calls = manifest.record_file, []
 
     def second_fails(*args, **kwargs):
         calls.append(1)
@@ -73,7 +73,7 @@ def test_a_failed_commit_stops_the_run_and_keeps_whole_batches(store: Store, vid
             raise OSError("disk full")
         return record(*args, **kwargs)
 
-    monkeypatch.setattr(Store, "_record_file", staticmethod(second_fails))
+    monkeypatch.setattr(manifest, "record_file", second_fails)
     with pytest.raises(OSError, match="disk full"):
         embed_store(store, backbone="tiny3d", frames=4, batch_size=8, progress=False)
     monkeypatch.undo()

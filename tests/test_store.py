@@ -10,7 +10,7 @@ import pytest
 
 from ingest import scan_folder
 from ingest.demo_data import render_clip, write_clip
-from store import NoSuchSet, ReadOnlySQL, Store, StoreError, StoreLocked, set_id_for
+from store import NoSuchSet, ReadOnlySQL, Store, StoreError, StoreLocked, manifest, set_id_for
 from store.parquet_parts import embedding_table
 
 SETTINGS = dict(backbone="bb", weights="random-init", frames=4, sampling="uniform", input_size=32, options={}, dim=3)
@@ -101,7 +101,7 @@ def test_crash_between_parquet_write_and_manifest_leaves_no_half_batch(store: St
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed after the rename, before the manifest")
 
-    monkeypatch.setattr(Store, "_record_file", crash)
+    monkeypatch.setattr(manifest, "record_file", crash)
     with pytest.raises(KeyboardInterrupt):
         add_vectors(store, eset.set_id, ids[4:10])
     monkeypatch.undo()
