@@ -23,7 +23,7 @@ from analysis.errors import AnalysisError
 from detector.errors import DetectorError, NoSuchDetector, TamperedDetector
 from embed.errors import EmbedError, UnknownBackbone, WeightsUnavailable
 from ingest.errors import IngestError
-from store.errors import NoSuchSet, StoreBusy, StoreError, StoreLocked
+from store.errors import NoSuchSet, NoSuchVideo, StoreBusy, StoreError, StoreLocked
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +56,7 @@ class Internal(ActionstoreError):
 
 LIBRARY_ERRORS = (IngestError, StoreError, EmbedError, AnalysisError, DetectorError)
 KIND_OF_LIBRARY_ERROR: tuple[tuple[tuple[type[Exception], ...], type[ActionstoreError]], ...] = (
-    ((NoSuchSet, NoSuchDetector, UnknownBackbone, WeightsUnavailable), NotFound),
+    ((NoSuchSet, NoSuchVideo, NoSuchDetector, UnknownBackbone, WeightsUnavailable), NotFound),
     ((StoreLocked, StoreBusy, TamperedDetector), Conflict),
     (LIBRARY_ERRORS, InvalidInput),
 )

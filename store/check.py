@@ -12,7 +12,7 @@ from collections import Counter
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.parquet_parts import TMP_PREFIX
+from store.atomic import TMP_PREFIX
 from store.store import Store
 
 KEY = ("video_id", "view", "window")
