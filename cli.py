@@ -374,10 +374,10 @@ def within(obj: Context, clip: str | None, centroid: str | None, radius: float, 
 @click.pass_obj
 def export(obj: Context, set_ref: str | None, target: Path, views: tuple[str, ...]) -> None:
     """Write a set's vectors with their labels to Parquet, or to .npy plus a .rows.csv."""
-    from embed.registry import DEFAULT_BACKBONE
+    from embed.sets import resolve_set
     from store.export import export_set
 
-    eset = obj.store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
+    eset = resolve_set(obj.store, set_ref)
     for path in export_set(obj.store, eset.set_id, target, views=_views(views)):
         info(f"wrote {path}")
 
