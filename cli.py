@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 import app
-from app.defaults import DEFAULT_DEVICE, DEFAULT_METRIC, DEFAULT_VIEWS
+from app.defaults import DEFAULT_DEVICE, DEFAULT_ENGINE, DEFAULT_METRIC, DEFAULT_VIEWS
 from app.encode import plain, to_json
 from app.errors import ActionstoreError, translate
 from app.results import Partial, RunResult
@@ -233,6 +233,7 @@ def remove(obj: Context, refs: tuple[str, ...], fmt: str) -> None:
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
               help="Forward under autocast in bf16/fp16 (faster transformers on a GPU); a set of its own.")
 @click.option("--decode-workers", type=int, default=None, help="Clips decoded at once ahead of the model (default: min(4, cores)).")
+@click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="What runs decode, forward and commit: local (threads).")
 @format_option
 @click.pass_obj
 def embed(obj: Context, fmt: str, **options: Any) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from analysis.runner import AnalysisResult, run_analysis
-from embed.registry import DEFAULT_BACKBONE
+from embed.sets import resolve_set
 from store import Store
 from store.runs import run_table
 
@@ -28,7 +28,7 @@ td.text { text-align: left; min-width: 8em; } img { max-width: 100%; border: 1px
 
 def write_report(store: Store, *, set_ref: str | None = None, force: bool = False) -> Path:
     """Run (or reuse) every analysis of the set and write ``artifacts/report-<set>.html``; return its path."""
-    eset = store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
+    eset = resolve_set(store, set_ref)
     runs = {kind: run_analysis(store, kind, set_ref=eset.set_id, force=force)
             for kind in ("separability", "projection", "centroids", "hypersphere")}
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -11,8 +11,8 @@ import pyarrow as pa
 
 from analysis import centroid_distances, hypersphere, projection, separability
 from analysis.data import load_embeddings, resolve_views
-from embed.registry import DEFAULT_BACKBONE
 from analysis.errors import AnalysisError
+from embed.sets import resolve_set
 from store import ORIGINAL_VIEW, EmbeddingSet, Store, StoreError
 from store.runs import Run, find_run, record_run, run_id_for, run_table
 
@@ -46,7 +46,7 @@ class AnalysisResult:
 
 def run_analysis(store: Store, kind: str, *, set_ref: str | None = None, force: bool = False, **options: Any) -> AnalysisResult:
     """Run ``kind`` (projection, centroids, hypersphere, separability) with ``options`` over DEFAULTS."""
-    eset = store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
+    eset = resolve_set(store, set_ref)
     params = DEFAULTS[kind] | {k: v for k, v in options.items() if v is not None}
     stored = None if force else find_run(store, kind, eset.set_id, params)
     if stored is not None and all(Path(p).exists() for p in stored.artifacts):

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from embed import DEFAULT_BACKBONE
-from store import DEFAULT_ROOT, ORIGINAL_VIEW, EmbeddingSet, Store
-
-DEFAULT_DEVICE = "auto"
+from embed import DEFAULT_BACKBONE, DEFAULT_DEVICE, resolve_set
+from embed.engine import DEFAULT_ENGINE
+from store import DEFAULT_ROOT, ORIGINAL_VIEW
 
 ALL_VIEWS = "all"
 DEFAULT_VIEWS = (ORIGINAL_VIEW,)
 DEFAULT_METRIC = "l2"
 
-__all__ = ["ALL_VIEWS", "DEFAULT_BACKBONE", "DEFAULT_DEVICE", "DEFAULT_METRIC", "DEFAULT_ROOT", "DEFAULT_VIEWS",
-           "ORIGINAL_VIEW", "views_or_all"]
+__all__ = ["ALL_VIEWS", "DEFAULT_BACKBONE", "DEFAULT_DEVICE", "DEFAULT_ENGINE", "DEFAULT_METRIC", "DEFAULT_ROOT", "DEFAULT_VIEWS",
+           "ORIGINAL_VIEW", "resolve_set", "views_or_all"]
 
 
 def views_or_all(views: Sequence[str]) -> tuple[str, ...] | None:
     """The views asked for; ``all`` among them means every view (None, as the library takes it)."""
     return None if ALL_VIEWS in views else tuple(views)
-
-
-def resolve_set(store: Store, ref: str | None) -> EmbeddingSet:
-    """The set ``ref`` names; with none, the only set, else the default backbone's."""
-    return store.get_set(ref, default_backbone=DEFAULT_BACKBONE)

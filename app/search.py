@@ -24,7 +24,7 @@ def neighbors(store: Store, clip: str, *, set_ref: str | None = None, k: int = 5
 
     found = find(store, clip, set_ref=set_ref, k=k, metric=metric, labels=list(labels) or None,
                  views=views_or_all(views), exclude_same_video=exclude_same_video, kind=index,
-                 weights_path=Path(weights_path) if weights_path else None, notify=notify)
+                 weights_path=Path(weights_path) if weights_path else None, device=device, notify=notify)
     return NeighborsResult(SetInfo.of(found.set), str(clip), found.query_video_id, found.embedded_now, metric,
                            Neighbor.ranked(found.hits))
 
@@ -41,6 +41,6 @@ def within(store: Store, *, radius: float, clip: str | None = None, centroid: st
         raise InvalidInput("give either a clip or a centroid label to search around (not both)", param="centroid")
     found = range_query(store, radius=radius, clip=clip, centroid=centroid, set_ref=set_ref, metric=metric,
                         views=views_or_all(views), weights_path=Path(weights_path) if weights_path else None,
-                        notify=notify)
+                        device=device, notify=notify)
     counts = [LabelCount(label, n) for label, n in counts_by_label(found.hits).items()]
     return WithinResult(SetInfo.of(found.set), found.centre, radius, metric, counts, Neighbor.ranked(found.hits))

@@ -28,7 +28,7 @@ from pathlib import Path
 from embed import embed_store, get_backbone
 from embed.forward import embed_batch
 from embed.model_cache import load_model, resolve_device
-from embed.runner import FORWARD_BATCH
+from embed.local_engine import FORWARD_BATCH
 from ingest import decode_frames, probe, scan_folder
 from ingest.demo_data import make_demo_dataset
 from store import Store

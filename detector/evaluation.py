@@ -24,6 +24,7 @@ from detector.records import detector_rows, detector_split
 from detector.saved import KINDS, SavedDetector, load_detector, make_detector
 from detector.thresholds import compute_threshold
 from detector.training import SetRows, score_rows, set_rows
+from embed.model_cache import DEFAULT_DEVICE
 from store import ORIGINAL_VIEW, Store
 from store.runs import Run, find_run, record_run, run_table
 
@@ -41,8 +42,10 @@ class Evaluation:
     reused: bool
 
 
-def evaluate_detector(store: Store, name: str, *, vs: str | None = None, force: bool = False, device: str = "cpu") -> Evaluation:
-    """Evaluate detector ``name`` (``vs``: the competitor class for the report; default the hardest one)."""
+def evaluate_detector(store: Store, name: str, *, vs: str | None = None, force: bool = False,
+                      device: str = DEFAULT_DEVICE) -> Evaluation:
+    """Evaluate detector ``name`` (``vs``: the competitor class for the report; default the hardest one;
+    ``device``: where its autoencoders run)."""
     detector, notes = load_detector(store, name, device=device)
     data = set_rows(store, detector.set_id)
     parts = {r["video_id"]: r["part"] for r in detector_split(store, name)}
@@ -68,7 +71,7 @@ def evaluate_detector(store: Store, name: str, *, vs: str | None = None, force: 
         "detector_scores": pa.table({"video_id": data.video_ids[originals].tolist(), "label": labels.tolist(),
                                      "part": part.tolist(), "score": scores, "is_target": detector.is_target(scores)}),
         "detector_auroc": pa.Table.from_pylist(per_class),
-        "detector_comparison": _comparison(store, detector, data, parts),
+        "detector_comparison": _comparison(store, detector, data, parts, device),
         **_report(detector, scores[test], labels[test], vs),
     }
     artifacts = score_histograms(store.artifacts_dir / "detectors" / name, scores, labels, detector.threshold, detector.target)
@@ -78,7 +81,7 @@ def evaluate_detector(store: Store, name: str, *, vs: str | None = None, force: 
     return Evaluation(detector, run, tables, vs, False)
 
 
-def _comparison(store: Store, detector: SavedDetector, data: SetRows, parts: dict[str, str]) -> pa.Table:
+def _comparison(store: Store, detector: SavedDetector, data: SetRows, parts: dict[str, str], device: str) -> pa.Table:
     """Every detector kind on the same split and threshold rule: mean/min test AUROC and test accuracy."""
     label_of = dict(zip(data.video_ids.tolist(), data.labels.tolist()))
 
@@ -94,7 +97,7 @@ def _comparison(store: Store, detector: SavedDetector, data: SetRows, parts: dic
         if kind == detector.kind:
             model, cut = detector.model, detector.threshold
         else:
-            model = make_detector(kind, AEConfig.from_dict(detector.config))
+            model = make_detector(kind, AEConfig.from_dict(detector.config), device=device)
             model.fit(data.vectors[train], data.video_ids[train].tolist(), val=data.vectors[val])
             cut = compute_threshold(detector.threshold_rule, score_rows(model, data, calib_t), score_rows(model, data, calib_o))
         scores = score_rows(model, data, test)

@@ -20,17 +20,17 @@ from detector.baselines import CentroidDetector, KnnDetector, MahalanobisDetecto
 from detector.config import AEConfig
 from detector.errors import DetectorError, NoSuchDetector, TamperedDetector
 from detector.records import detector_rows, detectors_dir, record_detector
-from embed.model_cache import resolve_device
+from embed.model_cache import DEFAULT_DEVICE, resolve_device
 from store import Store
 
 KINDS = ("ae", "centroid", "knn", "pca", "mahalanobis")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def make_detector(kind: str, config: AEConfig | None = None, *, device: str = "cpu", on_epoch: Any = None) -> Any:
-    """A fresh detector of ``kind``."""
+def make_detector(kind: str, config: AEConfig | None = None, *, device: str = DEFAULT_DEVICE, on_epoch: Any = None) -> Any:
+    """A fresh detector of ``kind`` (an autoencoder on ``device``; ``auto``: CUDA when visible)."""
     if kind == "ae":
-        return AutoencoderDetector(config, device=device, on_epoch=on_epoch)
+        return AutoencoderDetector(config, device=resolve_device(device), on_epoch=on_epoch)
     classes = {"centroid": CentroidDetector, "knn": KnnDetector, "pca": PcaDetector, "mahalanobis": MahalanobisDetector}
     if kind not in classes:
         raise DetectorError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
@@ -81,7 +81,7 @@ def save_detector(store: Store, detector: SavedDetector, split: list[tuple[str, 
     return path
 
 
-def load_detector(store: Store, name: str, *, device: str = "cpu") -> tuple[SavedDetector, list[str]]:
+def load_detector(store: Store, name: str, *, device: str = DEFAULT_DEVICE) -> tuple[SavedDetector, list[str]]:
     """A saved detector and notes (e.g. its set changed since training). Refuses a tampered or missing file."""
     import pickle
 
@@ -102,7 +102,6 @@ def load_detector(store: Store, name: str, *, device: str = "cpu") -> tuple[Save
     except (RuntimeError, pickle.UnpicklingError, EOFError) as exc:
         raise TamperedDetector(f"{path}: not a loadable detector file ({' '.join(str(exc).split())[:120]}); train {name} again") from exc
     config = json.loads(row["config"])
-    device = resolve_device(device)
     model = make_detector(row["kind"], AEConfig.from_dict(config) if row["kind"] == "ae" else None, device=device)
     model.load(_to_arrays(saved["state"]))
     notes = []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from detector.records import detector_split
 from detector.saved import SavedDetector, load_detector
+from embed.model_cache import DEFAULT_DEVICE
 from embed.query import query_vector
 from store import ORIGINAL_VIEW, Hit, Store, nearest
 
@@ -27,15 +28,16 @@ class Verdict:
 
 
 def score_clip(store: Store, clip: str | Path, name: str, *, k: int = 5, weights_path: Path | None = None,
-               device: str = "cpu") -> Verdict:
+               device: str = DEFAULT_DEVICE) -> Verdict:
     """Score ``clip`` (a new file, or a stored clip's path or id) with detector ``name``.
 
     A stored clip (or a file with its bytes) uses its stored vector; a new file is embedded with the
-    detector's set settings. Its ``k`` nearest stored originals (other videos) are listed with labels.
+    detector's set settings on ``device`` (where an autoencoder detector runs too). Its ``k`` nearest
+    stored originals (other videos) are listed with labels.
     """
     detector, notes = load_detector(store, name, device=device)
     eset = store.get_set(detector.set_id)
-    vector, video_id, embedded_now = query_vector(store, clip, eset, weights_path=weights_path)
+    vector, video_id, embedded_now = query_vector(store, clip, eset, weights_path=weights_path, device=device)
     score = float(detector.model.score(vector[None, :].astype("float64"), [video_id or "<new>"])[0])
     hits = nearest(store, eset.set_id, vector[None, :], k, views=[ORIGINAL_VIEW], exclude_videos=[video_id])[0]
     if video_id is not None:

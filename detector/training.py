@@ -16,8 +16,8 @@ from detector.records import detector_rows
 from detector.saved import KINDS, SavedDetector, check_name, make_detector, save_detector
 from detector.splits import DEFAULT_RATIOS, Split, make_split
 from detector.thresholds import check_rule, compute_threshold
-from embed.model_cache import resolve_device
-from embed.registry import DEFAULT_BACKBONE
+from embed.model_cache import DEFAULT_DEVICE
+from embed.sets import resolve_set
 from ingest.progress import progress as progress_bar
 from store import ORIGINAL_VIEW, Store
 
@@ -68,7 +68,7 @@ def score_rows(model: Any, data: SetRows, mask: np.ndarray) -> np.ndarray:
 def train_detector(store: Store, name: str, *, target: str | None = None, set_ref: str | None = None, kind: str = "ae",
                    config_path: str | Path | None = None, threshold: str = "percentile:99",
                    ratios: tuple[float, ...] = DEFAULT_RATIOS, seed: int = 0, calibration_others: bool = False,
-                   device: str = "cpu", force: bool = False, progress: bool = True) -> TrainReport:
+                   device: str = DEFAULT_DEVICE, force: bool = False, progress: bool = True) -> TrainReport:
     """Train detector ``name`` of ``target`` on the set's stored vectors and save it with its split and threshold.
 
     Training uses every view of the train videos; the AE's best epoch is chosen on the validation
@@ -76,7 +76,6 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
     the quick test AUROC in ``metrics`` uses the test videos' original clips only.
     """
     started = time.perf_counter()
-    device = resolve_device(device)
     check_name(name)
     check_rule(threshold)
     if kind not in KINDS:
@@ -88,7 +87,7 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
     target = target or (loaded.target if loaded else None)
     if target is None:
         raise DetectorError("--target: name the class the detector recognises (or give a config with class_to_recognize)")
-    eset = store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
+    eset = resolve_set(store, set_ref)
     version = store.set_version(eset.set_id)
     data = set_rows(store, eset.set_id)
     by_video = dict(zip(data.video_ids.tolist(), data.labels.tolist()))

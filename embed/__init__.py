@@ -1,12 +1,30 @@
-"""Backbone registry, weight loading, and the batched runner that fills the store."""
+"""Backbone registry, weight loading, planning what a set lacks, and the engines that fill the store.
 
-from embed.errors import BadFrameCount, EmbedError, UnknownBackbone, WeightsUnavailable
-from embed.query import Neighbors, RangeResult, embed_clip, neighbors, query_vector, range_query
-from embed.registry import DEFAULT_BACKBONE, BackboneSpec, backbones, get_backbone
-from embed.runner import EmbedReport, embed_store
+The names below are imported on first use (``from embed import embed_store``), so importing a light
+submodule such as ``embed.errors`` does not load the store, NumPy or the decoders.
+"""
 
-__all__ = [
-    "BackboneSpec", "BadFrameCount", "DEFAULT_BACKBONE", "EmbedError", "EmbedReport", "Neighbors", "RangeResult",
-    "UnknownBackbone", "WeightsUnavailable", "backbones", "embed_clip", "embed_store", "get_backbone", "neighbors",
-    "query_vector", "range_query",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "embed.errors": ("BadFrameCount", "EmbedError", "UnknownBackbone", "WeightsUnavailable"),
+    "embed.model_cache": ("DEFAULT_DEVICE",),
+    "embed.query": ("Neighbors", "RangeResult", "embed_clip", "neighbors", "query_vector", "range_query"),
+    "embed.registry": ("DEFAULT_BACKBONE", "BackboneSpec", "backbones", "get_backbone"),
+    "embed.report": ("EmbedReport",),
+    "embed.runner": ("embed_store",),
+    "embed.sets": ("resolve_set",),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'embed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value

@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from embed.engine import DEFAULT_ENGINE, get_engine, task_frames
 from embed.errors import EmbedError
 from embed.fusion import is_fused
-from embed.model_cache import resolve_device
-from embed.query import model_for_set
-from embed.registry import DEFAULT_BACKBONE, get_backbone
-from embed.runner import EmbedReport, Task, decode_for_set, run_tasks
+from embed.model_cache import DEFAULT_DEVICE
+from embed.plan import EmbedTask
+from embed.query import set_model_spec
+from embed.registry import get_backbone
+from embed.report import EmbedReport
+from embed.sets import resolve_set
 from ingest.augment import augment_frames, recipe_record, view_name, view_seed
 from ingest.demo_data import write_clip
 from ingest.progress import progress as progress_bar
@@ -43,60 +46,59 @@ class AugmentReport:
 
 
 def augment_store(store: Store, *, views: int, seed: int, set_ref: str | None = None, write_videos: Path | None = None,
-                  batch_size: int = 16, weights_path: Path | None = None, device: str = "cpu",
-                  progress: bool = True) -> AugmentReport:
+                  batch_size: int = 16, weights_path: Path | None = None, device: str = DEFAULT_DEVICE,
+                  engine: str = DEFAULT_ENGINE, progress: bool = True) -> AugmentReport:
     """Give every catalogued clip views ``aug-1`` .. ``aug-<views>`` in the set (default: the default backbone's).
 
     Views already stored are kept; only missing ones are embedded. With ``write_videos``, every view
     is also written as ``DIR/<label>/<stem>.aug-<k>.mp4`` (the frames the backbone saw), regenerated
-    from its record when its vector already exists. Raises EmbedError for bad arguments or a seed
-    that differs from the one the set's views were made with.
+    from its record when its vector already exists. ``engine`` runs the embedding (``embed.engine``).
+    Raises EmbedError for bad arguments or a seed that differs from the one the set's views were made with.
     """
     started = time.perf_counter()
     if views < 1:
         raise EmbedError(f"--views {views}: must be at least 1")
-    eset = store.get_set(set_ref, default_backbone=DEFAULT_BACKBONE)
+    runner = get_engine(engine)
+    eset = resolve_set(store, set_ref)
     if is_fused(eset.backbone):
         raise EmbedError(f"set {eset.name} is fused: augment its parts, then build the fused set again")
     if write_videos is not None:
         _check_output_dir(Path(write_videos), store)
     spec = get_backbone(eset.backbone)
-    device = resolve_device(device)
     report = AugmentReport(set=eset, views=views, seed=seed)
     with store.writing():
         keys = store.embedded_keys(eset.set_id)
         records = store.view_records(eset.set_id)
-        embed_tasks: list[Task] = []
-        file_tasks: list[Task] = []
+        embed_tasks: list[EmbedTask] = []
+        file_tasks: list[EmbedTask] = []
         videos = store.videos()
         for video in videos:
             for k in range(1, views + 1):
-                task = (video, view_name(k), None)
-                record = records.get((video["video_id"], task[1]))
-                if record is not None and record["seed"] != view_seed(seed, video["video_id"], k):
-                    raise EmbedError(f"set {eset.name} already holds view {task[1]} made with another --seed; "
+                task = EmbedTask.of(video, view_name(k))
+                record = records.get((task.video_id, task.view))
+                if record is not None and record["seed"] != view_seed(seed, task.video_id, k):
+                    raise EmbedError(f"set {eset.name} already holds view {task.view} made with another --seed; "
                                      "use the seed it was made with (more --views add new views)")
-                if (video["video_id"], task[1], 0) not in keys:
+                if task.key not in keys:
                     embed_tasks.append(task)
-                elif write_videos is not None and not _video_path(Path(write_videos), video, task[1]).exists():
+                elif write_videos is not None and not _video_path(Path(write_videos), task).exists():
                     file_tasks.append(task)
         report.already = len(videos) * views - len(embed_tasks)
         maker = _ViewMaker(seed, records, Path(write_videos) if write_videos else None, report)
         if embed_tasks:
-            model = model_for_set(eset, weights_path=weights_path, device=device)
+            model = set_model_spec(eset, weights_path=weights_path, device=device)
             progress_report = EmbedReport(set=eset)
-            run_tasks(store, spec, eset, model, embed_tasks, batch_size=batch_size, device=device, progress=progress,
-                      report=progress_report, prepare=maker, desc="augmenting",
-                      on_commit=lambda tasks: store.record_views(eset.set_id, maker.take(tasks)))
+            runner.run(store, eset, model, embed_tasks, batch_size=batch_size, progress=progress, report=progress_report,
+                       prepare=maker, desc="augmenting", on_commit=lambda tasks: store.record_views(eset.set_id, maker.take(tasks)))
             report.embedded = progress_report.embedded
             report.failed += progress_report.failed
         bar = progress_bar(total=len(file_tasks), desc="writing views", unit="clip", enabled=progress and bool(file_tasks))
-        for video, view, _ in file_tasks:
-            frames = decode_for_set(video, eset, spec)
+        for task in file_tasks:
+            frames = task_frames(task, eset, spec)
             if isinstance(frames, str):
-                report.failed.append((video["path"], frames))
+                report.failed.append((task.path, frames))
             else:
-                maker(video, view, frames)
+                maker(task, frames)
             bar.update(1)
         bar.close()
         store.record_errors(report.failed, "augment")
@@ -114,27 +116,27 @@ class _ViewMaker:
         self.made: dict[tuple[str, str], dict[str, Any]] = {}
         self.recipe = recipe_record()
 
-    def __call__(self, video: dict[str, Any], view: str, frames: np.ndarray) -> np.ndarray:
-        record = self.records.get((video["video_id"], view))
+    def __call__(self, task: EmbedTask, frames: np.ndarray) -> np.ndarray:
+        record = self.records.get((task.video_id, task.view))
         recipe = json.loads(record["recipe"]) if record else self.recipe
-        seed = view_seed(self.seed, video["video_id"], int(view.split("-")[1]))
+        seed = view_seed(self.seed, task.video_id, int(task.view.split("-")[1]))
         out, applied = augment_frames(frames, seed=seed, recipe=recipe)
-        self.made[(video["video_id"], view)] = {"video_id": video["video_id"], "view": view, "seed": seed,
-                                                "recipe": json.dumps(recipe), "applied": json.dumps(applied)}
+        self.made[(task.video_id, task.view)] = {"video_id": task.video_id, "view": task.view, "seed": seed,
+                                                 "recipe": json.dumps(recipe), "applied": json.dumps(applied)}
         if self.write_videos is not None:
-            path = _video_path(self.write_videos, video, view)
+            path = _video_path(self.write_videos, task)
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_clip(path, out, fps=max(1, round(len(out) / (video["duration_s"] or len(out)))))
+            write_clip(path, out, fps=max(1, round(len(out) / (task.duration_s or len(out)))))
             self.report.videos_written.append(path)
         return out
 
-    def take(self, tasks: list[Task]) -> list[dict[str, Any]]:
+    def take(self, tasks: list[EmbedTask]) -> list[dict[str, Any]]:
         """The records of these views (made in the prefetch thread), removed from the pending ones."""
-        return [self.made.pop((video["video_id"], view)) for video, view, _ in tasks]
+        return [self.made.pop((task.video_id, task.view)) for task in tasks]
 
 
-def _video_path(root: Path, video: dict[str, Any], view: str) -> Path:
-    return root / video["label"] / f"{Path(video['path']).stem}.{view}.mp4"
+def _video_path(root: Path, task: EmbedTask) -> Path:
+    return root / task.label / f"{Path(task.path).stem}.{task.view}.mp4"
 
 
 def _check_output_dir(path: Path, store: Store) -> None:

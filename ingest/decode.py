@@ -11,13 +11,16 @@ stream, say) the clip is decoded straight through instead.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
 from ingest.errors import UnreadableVideo
 from ingest.probe import _short, open_video
+
+if TYPE_CHECKING:  # PyAV is imported by the functions that decode
+    import av
+    from av.video.reformatter import VideoReformatter
 
 
 def sample_indices(num_frames: int, n: int) -> np.ndarray:
@@ -49,6 +52,9 @@ def decode_frames(path: str | Path, n: int, *, num_frames: int, short_side: int 
     each a share of the cores: a decoder's threads are started for every clip, which costs more than
     they win on a short one (demo clips, 4 at once on 2 cores: 197 clips/s with 1 thread each, 151 with 0).
     """
+    import av
+    from av.video.reformatter import VideoReformatter
+
     first, end = span if span is not None else (0, num_frames)
     if not 0 <= first < end <= max(num_frames, 1):
         raise ValueError(f"frame span {span} is outside the clip's {num_frames} frames")
@@ -89,6 +95,8 @@ SEEK_GAIN = 0.6  # seek only when it decodes at most this share of the frames re
 def keyframe_plan(path: str | Path) -> tuple[list[int], list[int]] | None:
     """Every frame's pts in presentation order and the indices of keyframes, from the packets alone;
     None when the packets do not say (a missing pts)."""
+    import av
+
     container, stream = open_video(path)
     try:
         packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
@@ -106,6 +114,9 @@ def keyframe_plan(path: str | Path) -> tuple[list[int], list[int]] | None:
 def _decode_by_seeking(path: str | Path, wanted: list[int], short_side: int | None, threads: int) -> np.ndarray | None:
     """The wanted frames by seeking to the keyframe before each, or None when that would not pay or
     a frame's timestamp is not the expected one (the caller then decodes straight through)."""
+    import av
+    from av.video.reformatter import VideoReformatter
+
     plan = keyframe_plan(path)
     if plan is None:
         return None

@@ -6,10 +6,12 @@ import hashlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-
-import av
+from typing import TYPE_CHECKING
 
 from ingest.errors import UnreadableVideo
+
+if TYPE_CHECKING:  # PyAV is imported by the functions that open files: `--help` and `sql` start without it
+    import av
 
 HASH_CHUNK = 1 << 20
 
@@ -40,6 +42,8 @@ def content_hash(path: str | Path) -> str:
 
 def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
     """Open a file and return it with its first video stream, or raise UnreadableVideo saying why."""
+    import av
+
     path = Path(path)
     if not path.exists():
         raise UnreadableVideo(path, "no such file; check the path")
@@ -63,6 +67,8 @@ def probe(path: str | Path) -> VideoInfo:
     Frame count and duration come from the packets' timestamps, so files without a declared rate
     or duration (GIF) are measured too. Raises UnreadableVideo for truncated or undecodable files.
     """
+    import av
+
     path = Path(path)
     container, stream = open_video(path)
     try:
@@ -104,6 +110,8 @@ def probe(path: str | Path) -> VideoInfo:
 
 def _count_packets(path: Path, container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> tuple[int, Fraction | None]:
     """Count the stream's packets and the time span they cover (first pts to last pts + duration)."""
+    import av
+
     count, first_pts, end_pts = 0, None, None
     try:
         for packet in container.demux(stream):

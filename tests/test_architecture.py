@@ -1,4 +1,4 @@
-"""DESIGN.md section 2: the import direction between our packages, a thin CLI, and a CLI that starts without torch."""
+"""DESIGN.md section 2: the import direction between our packages, a thin CLI, and a CLI that starts without torch or PyAV."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = {"ingest", "embed", "store", "analysis", "detector", "app", "cli"}
@@ -53,21 +55,36 @@ def test_cli_only_translates() -> None:
     assert not long, long
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--store", "{store}", "sql", "SELECT 1"], ["sets", "--help"]])
-def test_cli_starts_without_torch(args: list[str], tmp_path: Path) -> None:
-    from store import Store
+HEAVY = ("torch", "faiss", "cv2", "transformers", "av")
 
-    with Store(tmp_path / "s").writing():
-        pass  # an empty but valid store for `sql`
-    argv = [a.replace("{store}", str(tmp_path / "s")) for a in args]
+
+def heavy_modules_imported(argv: list[str]) -> list[str]:
+    """Which of HEAVY a whole ``python cli.py ARGV`` process imported (it must exit 0)."""
     code = (
         "import sys, runpy\n"
         f"sys.argv = ['cli.py', *{argv!r}]\n"
         "try:\n    runpy.run_path('cli.py', run_name='__main__')\n"
         "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        "heavy = sorted(m for m in ('torch', 'faiss', 'cv2', 'transformers') if m in sys.modules)\n"
-        "print('HEAVY', heavy)\n"
+        f"print('HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "HEAVY []" in result.stdout, result.stdout
+    return ast.literal_eval(result.stdout.split("HEAVY ")[-1].strip())
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--store", "{store}", "sql", "SELECT 1"], ["--store", "{store}", "sets"],
+                                  ["sets", "--help"]])
+def test_cli_starts_without_torch(args: list[str], tmp_path: Path) -> None:
+    with Store(tmp_path / "s").writing():
+        pass  # an empty but valid store for `sql`
+    assert heavy_modules_imported([a.replace("{store}", str(tmp_path / "s")) for a in args]) == []
+
+
+def test_an_embed_with_nothing_to_do_plans_and_imports_no_torch(store: Store, videos: Path) -> None:
+    from embed import embed_store
+    from ingest import scan_folder
+
+    result = scan_folder(videos, progress=False)
+    store.record_ingest(result.videos, result.errors)
+    assert embed_store(store, backbone="flow_motion", progress=False).embedded == 20
+    assert heavy_modules_imported(["--store", str(store.root), "embed", "--backbone", "flow_motion"]) == []

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-import embed.runner
+import embed.local_engine
+import embed.model_cache
 from embed import BadFrameCount, EmbedError, UnknownBackbone, WeightsUnavailable, embed_clip, embed_store, get_backbone, neighbors
 from ingest import decode_frames, probe, scan_folder
 from store import Store, manifest
@@ -31,7 +32,7 @@ def test_embed_fills_the_store_and_a_second_run_runs_no_model(store: Store, vide
     def no_model(*args, **kwargs):
         raise AssertionError("the model was built on a second run over unchanged data")
 
-    monkeypatch.setattr(embed.runner, "load_model", no_model)
+    monkeypatch.setattr(embed.model_cache.ModelSpec, "build", no_model)
     again = embed_store(store, backbone="tiny3d", frames=4, progress=False)
     assert (again.forwards, again.embedded, again.already) == (0, 0, 20)
     assert len(list((store.embeddings_dir / report.set.set_id).glob("*.parquet"))) == 3
@@ -48,14 +49,14 @@ def test_every_stored_vector_is_its_own_clips_across_overlapped_forwards_and_com
 
 def test_a_non_finite_vector_is_recorded_as_failed_not_stored(store: Store, videos: Path, monkeypatch) -> None:
     ingest(store, videos)
-    collect = embed.runner.collect
+    collect = embed.local_engine.collect
 
     def first_row_overflows(launched):
         vectors = collect(launched).copy()
         vectors[0, 3] = np.inf
         return vectors
 
-    monkeypatch.setattr(embed.runner, "collect", first_row_overflows)
+    monkeypatch.setattr(embed.local_engine, "collect", first_row_overflows)
     report = embed_store(store, backbone="tiny3d", frames=4, progress=False)
     assert report.embedded == 20 - 3 and len(report.failed) == 3  # forwards of 8, 8, 4: one bad row each
     assert all("non-finite values" in reason and "--precision bf16 or fp32" in reason for _, reason in report.failed)
