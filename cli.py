@@ -12,15 +12,17 @@ import csv
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 import app
-from app.defaults import DEFAULT_DEVICE, DEFAULT_ENGINE, DEFAULT_METRIC, DEFAULT_VIEWS
+from app.defaults import DEFAULT_DEVICE, DEFAULT_METRIC, DEFAULT_ROOT, DEFAULT_VIEWS
 from app.encode import plain, to_json
 from app.errors import ActionstoreError, translate
-from app.results import Partial, RunResult
+
+if TYPE_CHECKING:
+    from app.results import RunResult
 
 EXIT_ERROR = 1
 EXIT_SKIPPED = 3
@@ -96,7 +98,7 @@ def done(result: Any, fmt: str, rows: Any = None, columns: list[str] | None = No
         click.echo(to_json(result))
     elif rows is not None:
         emit(rows, fmt, columns)
-    if isinstance(result, Partial) and result.skipped:
+    if getattr(result, "skipped", None):
         for item in result.skipped:
             info(f"skipped: {item.path}: {item.reason}")
         again = "; `actionstore errors` shows them again" if result.recorded else "; run again after fixing them"
@@ -119,7 +121,7 @@ batch_option = click.option("--batch-size", default=16, show_default=True, type=
 
 
 @click.group(cls=Group)
-@click.option("--store", "store_path", type=click.Path(path_type=Path), envvar="ACTIONSTORE_HOME", default=app.DEFAULT_ROOT,
+@click.option("--store", "store_path", type=click.Path(path_type=Path), envvar="ACTIONSTORE_HOME", default=DEFAULT_ROOT,
               show_default=True, help="Store directory (or set ACTIONSTORE_HOME).")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Seconds to wait for another process writing to the store before giving up.")
@@ -233,7 +235,7 @@ def remove(obj: Context, refs: tuple[str, ...], fmt: str) -> None:
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
               help="Forward under autocast in bf16/fp16 (faster transformers on a GPU); a set of its own.")
 @click.option("--decode-workers", type=int, default=None, help="Clips decoded at once ahead of the model (default: min(4, cores)).")
-@click.option("--engine", default=DEFAULT_ENGINE, show_default=True, help="What runs decode, forward and commit: local (threads).")
+@click.option("--engine", default=None, help="What runs decode, forward and commit (default: local, the threaded runner).")
 @format_option
 @click.pass_obj
 def embed(obj: Context, fmt: str, **options: Any) -> None:

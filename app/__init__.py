@@ -1,30 +1,20 @@
 """The application layer: one function per user job, plain arguments in, plain results out.
 
 The CLI and the HTTP service only translate: they parse, call one of these, and print or send the
-result (``app.encode``). Every job raises only ``app.errors`` kinds. Heavy libraries are imported
-inside the jobs that need them, so importing ``app`` stays cheap.
+result (``app.encode``). Every job raises only ``app.errors`` kinds. Names are imported on first use
+(``store.lazy``), so ``import app`` costs nothing until a job runs.
 """
 
-from pathlib import Path
+from store.lazy import lazy_exports
 
-from app.analyses import analyze, compare, report
-from app.catalog import check, dataset_export, export, ingest, list_backbones, list_errors, list_sets, remove, sql
-from app.defaults import DEFAULT_ROOT
-from app.detectors import evaluate, list_detectors, score, train
-from app.embedding import augment, embed
-from app.errors import ActionstoreError, Conflict, Internal, InvalidInput, NotFound
-from app.preparing import crop, demo_data, transcode
-from app.search import neighbors, within
-from store import Store
-
-__all__ = [
-    "ActionstoreError", "Conflict", "DEFAULT_ROOT", "Internal", "InvalidInput", "NotFound", "Store", "analyze", "augment",
-    "check", "compare", "crop", "dataset_export", "demo_data", "embed", "evaluate", "export", "ingest", "list_backbones",
-    "list_detectors", "list_errors", "list_sets", "neighbors", "open_store", "remove", "report", "score", "sql", "train",
-    "transcode", "within",
-]
-
-
-def open_store(root: str | Path = DEFAULT_ROOT, *, lock_timeout_s: float = 10.0) -> Store:
-    """The store at ``root`` (created by the first job that writes to it)."""
-    return Store(root, lock_timeout_s=lock_timeout_s)
+__all__, __getattr__ = lazy_exports(__name__, {
+    "app.analyses": ("analyze", "compare", "report"),
+    "app.catalog": ("check", "dataset_export", "export", "ingest", "list_backbones", "list_errors", "list_sets",
+                    "open_store", "remove", "sql"),
+    "app.detectors": ("evaluate", "list_detectors", "score", "train"),
+    "app.embedding": ("augment", "embed"),
+    "app.errors": ("ActionstoreError", "Conflict", "Internal", "InvalidInput", "NotFound"),
+    "app.preparing": ("crop", "demo_data", "transcode"),
+    "app.search": ("neighbors", "within"),
+    "store.store": ("Store",),
+})

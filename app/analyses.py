@@ -45,7 +45,7 @@ def compare(store: Store, *, set_refs: Sequence[str] = (), k: int = 1, metric: s
 def report(store: Store, *, set_ref: str | None = None, force: bool = False) -> ReportResult:
     """Write one static HTML page (plots and tables) for a set."""
     from analysis.report import write_report
-    from app.defaults import resolve_set
+    from embed import resolve_set
 
     path = write_report(store, set_ref=set_ref, force=force)
     return ReportResult(str(path), SetInfo.of(resolve_set(store, set_ref)))

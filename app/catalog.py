@@ -6,11 +6,11 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.defaults import views_or_all
+from app.defaults import DEFAULT_ROOT, views_or_all
 from app.errors import job
 from app.results import (BackboneInfo, CheckResult, ErrorRow, FilesWritten, IngestResult, RemoveResult, SetInfo, Skipped,
                          SqlResult, VideoRef)
-from app.defaults import resolve_set
+from embed import resolve_set
 from detector.records import detector_rows, detectors_dir
 from embed import DEFAULT_BACKBONE
 from ingest import read_labels_csv, scan_folder
@@ -22,6 +22,11 @@ from store.export import export_set
 
 def _refs(videos: Sequence[dict]) -> list[VideoRef]:
     return [VideoRef(v["video_id"], v["label"], v["path"]) for v in videos]
+
+
+def open_store(root: str | Path = DEFAULT_ROOT, *, lock_timeout_s: float = 10.0) -> Store:
+    """The store at ``root`` (created by the first job that writes to it)."""
+    return Store(root, lock_timeout_s=lock_timeout_s)
 
 
 @job

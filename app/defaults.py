@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from embed import DEFAULT_BACKBONE, DEFAULT_DEVICE, resolve_set
-from embed.engine import DEFAULT_ENGINE
-from store import DEFAULT_ROOT, ORIGINAL_VIEW
+from embed.model_cache import DEFAULT_DEVICE
+from embed.registry import DEFAULT_BACKBONE
+from store.schema import DEFAULT_ROOT, ORIGINAL_VIEW
 
 ALL_VIEWS = "all"
 DEFAULT_VIEWS = (ORIGINAL_VIEW,)
 DEFAULT_METRIC = "l2"
 
-__all__ = ["ALL_VIEWS", "DEFAULT_BACKBONE", "DEFAULT_DEVICE", "DEFAULT_ENGINE", "DEFAULT_METRIC", "DEFAULT_ROOT", "DEFAULT_VIEWS",
-           "ORIGINAL_VIEW", "resolve_set", "views_or_all"]
+__all__ = ["ALL_VIEWS", "DEFAULT_BACKBONE", "DEFAULT_DEVICE", "DEFAULT_METRIC", "DEFAULT_ROOT", "DEFAULT_VIEWS",
+           "ORIGINAL_VIEW", "views_or_all"]
 
 
 def views_or_all(views: Sequence[str]) -> tuple[str, ...] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.defaults import DEFAULT_BACKBONE, DEFAULT_DEVICE, DEFAULT_ENGINE
+from app.defaults import DEFAULT_BACKBONE, DEFAULT_DEVICE
 from app.errors import job
 from app.results import AugmentResult, EmbedResult, SetInfo, ShortClip, Skipped
 from store import Store
@@ -14,14 +14,16 @@ from store import Store
 def embed(store: Store, *, backbone: str | None = None, frames: int | None = None, batch_size: int = 16,
           random_init: bool = False, weights_path: str | Path | None = None, device: str = DEFAULT_DEVICE,
           short_clips: str = "repeat", windows: str | None = None, precision: str = "fp32",
-          decode_workers: int | None = None, engine: str = DEFAULT_ENGINE, progress: bool = True) -> EmbedResult:
-    """Embed every catalogued clip the set lacks (``fuse:a+b`` fuses existing sets); a complete set runs no model."""
+          decode_workers: int | None = None, engine: str | None = None, progress: bool = True) -> EmbedResult:
+    """Embed every catalogued clip the set lacks (``fuse:a+b`` fuses existing sets); a complete set runs no model.
+    ``engine`` runs decode, forward and commit (default: the local threaded runner)."""
     from embed import embed_store
+    from embed.engine import DEFAULT_ENGINE
 
     report = embed_store(store, backbone=backbone or DEFAULT_BACKBONE, frames=frames, batch_size=batch_size,
                          random_init=random_init, weights_path=Path(weights_path) if weights_path else None, device=device,
                          short_clips=short_clips, windows=windows, precision=precision, decode_workers=decode_workers,
-                         engine=engine, progress=progress)
+                         engine=engine or DEFAULT_ENGINE, progress=progress)
     return EmbedResult(SetInfo.of(report.set), report.embedded, report.already, report.forwards, report.files_written,
                        report.seconds, report.forwards > 0, [ShortClip(p, n) for p, n in report.short],
                        skipped=[Skipped(p, r) for p, r in report.failed])

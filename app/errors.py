@@ -19,12 +19,6 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from analysis.errors import AnalysisError
-from detector.errors import DetectorError, NoSuchDetector, TamperedDetector
-from embed.errors import EmbedError, UnknownBackbone, WeightsUnavailable
-from ingest.errors import IngestError
-from store.errors import NoSuchSet, NoSuchVideo, StoreBusy, StoreError, StoreLocked
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -54,19 +48,27 @@ class Internal(ActionstoreError):
     kind = "internal"
 
 
-LIBRARY_ERRORS = (IngestError, StoreError, EmbedError, AnalysisError, DetectorError)
-KIND_OF_LIBRARY_ERROR: tuple[tuple[tuple[type[Exception], ...], type[ActionstoreError]], ...] = (
-    ((NoSuchSet, NoSuchVideo, NoSuchDetector, UnknownBackbone, WeightsUnavailable), NotFound),
-    ((StoreLocked, StoreBusy, TamperedDetector), Conflict),
-    (LIBRARY_ERRORS, InvalidInput),
-)
+@functools.cache
+def library_kinds() -> tuple[tuple[tuple[type[Exception], ...], type[ActionstoreError]], ...]:
+    """Which kind each library error class is, most specific first (imported here, when first needed)."""
+    from analysis.errors import AnalysisError
+    from detector.errors import DetectorError, NoSuchDetector, TamperedDetector
+    from embed.errors import EmbedError, UnknownBackbone, WeightsUnavailable
+    from ingest.errors import IngestError
+    from store.errors import NoSuchSet, NoSuchVideo, StoreBusy, StoreError, StoreLocked
+
+    return (
+        ((NoSuchSet, NoSuchVideo, NoSuchDetector, UnknownBackbone, WeightsUnavailable), NotFound),
+        ((StoreLocked, StoreBusy, TamperedDetector), Conflict),
+        ((IngestError, StoreError, EmbedError, AnalysisError, DetectorError), InvalidInput),
+    )
 
 
 def translate(exc: Exception) -> ActionstoreError:
     """The app error for any exception: library errors keep their message, anything else is Internal."""
     if isinstance(exc, ActionstoreError):
         return exc
-    for types, kind in KIND_OF_LIBRARY_ERROR:
+    for types, kind in library_kinds():
         if isinstance(exc, types):
             return kind(str(exc), param=getattr(exc, "param", None))
     return Internal(f"{type(exc).__name__}: {exc}")

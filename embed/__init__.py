@@ -4,12 +4,9 @@ The names below are imported on first use (``from embed import embed_store``), s
 submodule such as ``embed.errors`` does not load the store, NumPy or the decoders.
 """
 
-from __future__ import annotations
+from store.lazy import lazy_exports
 
-import importlib
-from typing import Any
-
-_EXPORTS = {
+__all__, __getattr__ = lazy_exports(__name__, {
     "embed.errors": ("BadFrameCount", "EmbedError", "UnknownBackbone", "WeightsUnavailable"),
     "embed.model_cache": ("DEFAULT_DEVICE",),
     "embed.query": ("Neighbors", "RangeResult", "embed_clip", "neighbors", "query_vector", "range_query"),
@@ -17,14 +14,4 @@ _EXPORTS = {
     "embed.report": ("EmbedReport",),
     "embed.runner": ("embed_store",),
     "embed.sets": ("resolve_set",),
-}
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'embed' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
-    globals()[name] = value
-    return value
+})

@@ -1,13 +1,15 @@
-"""The store: DuckDB catalog + Parquet embedding files + FAISS indexes. Imports no other package of ours."""
+"""The store: DuckDB catalog + Parquet embedding files + FAISS indexes. Imports no other package of ours.
 
-from store.errors import NoSuchSet, NoSuchVideo, ReadOnlySQL, StoreBusy, StoreError, StoreLocked
-from store.index import METRICS, SetIndex, get_index
-from store.search import Hit, centroid_of, counts_by_label, nearest, within
-from store.schema import ORIGINAL_VIEW
-from store.store import DEFAULT_ROOT, EmbeddingSet, IngestSummary, Store, set_id_for
+Names are imported on first use (``store.lazy``): ``store.schema`` or ``store.errors`` alone load no
+DuckDB, Arrow or NumPy.
+"""
 
-__all__ = [
-    "DEFAULT_ROOT", "ORIGINAL_VIEW", "EmbeddingSet", "Hit", "IngestSummary", "METRICS", "NoSuchSet", "NoSuchVideo",
-    "ReadOnlySQL", "SetIndex", "Store", "StoreBusy", "StoreError", "StoreLocked", "centroid_of", "counts_by_label",
-    "get_index", "nearest", "set_id_for", "within",
-]
+from store.lazy import lazy_exports
+
+__all__, __getattr__ = lazy_exports(__name__, {
+    "store.errors": ("NoSuchSet", "NoSuchVideo", "ReadOnlySQL", "StoreBusy", "StoreError", "StoreLocked"),
+    "store.index": ("METRICS", "SetIndex", "get_index"),
+    "store.search": ("Hit", "centroid_of", "counts_by_label", "nearest", "within"),
+    "store.schema": ("DEFAULT_ROOT", "ORIGINAL_VIEW"),
+    "store.store": ("EmbeddingSet", "IngestSummary", "Store", "set_id_for"),
+})

@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 
 SCHEMA_VERSION = 1
+DEFAULT_ROOT = "actionstore-data"  # the store directory when none is given
 ORIGINAL_VIEW = "original"  # the un-augmented, whole-clip row of a video in a set; views default to it everywhere
 
 DDL = """

@@ -19,14 +19,13 @@ import pyarrow as pa
 from store.augment_views import record_views, view_records
 from store.connection import Catalog
 from store.manifest import clean_orphans, commit_embeddings, embedded_keys, embeddings_dir, set_files
-from store.schema import ORIGINAL_VIEW
+from store.schema import DEFAULT_ROOT, ORIGINAL_VIEW
 from store.sets import EmbeddingSet, all_sets, ensure_set, get_set, set_id_for, set_version
 from store.sql import run_sql
 from store.vectors import load_vectors, stored_vector
 from store.videos import (IngestSummary, all_videos, clip_labels, find_video, ingest_errors, missing_under,
                           record_errors, record_ingest, remove_videos, video_labels)
 
-DEFAULT_ROOT = "actionstore-data"
 
 __all__ = ["DEFAULT_ROOT", "EmbeddingSet", "IngestSummary", "Store", "set_id_for"]
 

@@ -24,11 +24,11 @@ def test_32_threads_of_app_reads_while_another_process_embeds(tmp_path: Path, vi
     app.embed(store, backbone="tiny3d", frames=4, random_init=True, progress=False)
     app.augment(store, views=1, progress=False)
     app.train(store, "screw-knn", target="screw", kind="knn", progress=False)
-    first = store.videos()[0]
+    first = store.videos()[0]  # the other process adds a set of the default backbone: name the set read
     reads = {
         "sql": lambda: app.sql(store, "SELECT label, count(*) AS n FROM emb_tiny3d_f4_random GROUP BY label ORDER BY label"),
-        "neighbors": lambda: app.neighbors(store, first["video_id"], k=4, exclude_same_video=True),
-        "within": lambda: app.within(store, radius=1e6, centroid="unscrew"),
+        "neighbors": lambda: app.neighbors(store, first["video_id"], set_ref="tiny3d", k=4, exclude_same_video=True),
+        "within": lambda: app.within(store, radius=1e6, centroid="unscrew", set_ref="tiny3d"),
         "score_stored": lambda: app.score(store, first["path"], "screw-knn"),
         "score_new": lambda: app.score(store, str(demo_root / "new" / "unscrew.mp4"), "screw-knn", device="cpu"),
     }
@@ -46,7 +46,7 @@ def test_32_threads_of_app_reads_while_another_process_embeds(tmp_path: Path, vi
             names = list(reads)
             return [name for c in range(CALLS) if plain(reads[name := names[(t + c) % len(names)]]()) != serial[name]]
 
-        started = time.perf_counter()
+        before, started = store.get_set("flow_motion").num_vectors, time.perf_counter()
         with ThreadPoolExecutor(THREADS) as pool:
             wrong = [w for ws in pool.map(work, range(THREADS)) for w in ws]
         seconds = time.perf_counter() - started
@@ -56,5 +56,5 @@ def test_32_threads_of_app_reads_while_another_process_embeds(tmp_path: Path, vi
     assert writer.returncode == 0, err
     assert not wrong, wrong
     assert store.get_set("flow_motion").num_vectors == len(store.videos())
-    print(f"{THREADS} threads x {CALLS} app reads in {seconds:.2f} s; the other process had committed {during} "
-          f"of {len(store.videos())} clips by the end of them")
+    print(f"{THREADS} threads x {CALLS} app reads in {seconds:.2f} s, while the other process went from {before} "
+          f"to {during} of {len(store.videos())} clips committed")
