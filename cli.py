@@ -54,10 +54,20 @@ def fail(error: ActionstoreError) -> NoReturn:
     if error.kind == "internal":
         click.echo(f"internal error: {error} (a bug, not your input: run again with --verbose and report it)", err=True)
     else:
-        flag = f"--{error.param.replace('_', '-')}" if error.param else None
-        hint = f" (see {flag})" if flag and flag not in str(error) else ""
-        click.echo(f"error: {error}{hint}", err=True)
+        click.echo(f"error: {with_flag(error)}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def with_flag(error: ActionstoreError) -> str:
+    """The message with the argument at fault (``error.param``) named as this CLI's option."""
+    message = str(error)
+    if not error.param:
+        return message
+    name = error.param.replace("_", "-")
+    flag = f"-{name}" if len(name) == 1 else f"--{name}"
+    if message.startswith((f"{name} ", f"{name}:")):
+        return flag + message[len(name):]
+    return message if flag in message else f"{message} (see {flag})"
 
 
 def info(message: str) -> None:

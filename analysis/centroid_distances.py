@@ -25,7 +25,7 @@ def compute(data: Embeddings, params: dict[str, Any], outdir: Path) -> tuple[dic
     classes, centres = centroids(data)
     target = params["target"] or classes[0]
     if target not in classes:
-        raise AnalysisError(f"--target {target!r}: not a class of this set; its classes: {', '.join(classes)}")
+        raise AnalysisError(f"target {target!r}: not a class of this set; its classes: {', '.join(classes)}", param="target")
     to_centres = pairwise(data.vectors, centres, params["metric"])
     n, k = to_centres.shape
     distances = pa.table({

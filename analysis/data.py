@@ -45,7 +45,7 @@ def load_embeddings(store: Store, eset: EmbeddingSet, *, views: Sequence[str] | 
         known = set(labels.tolist())
         unknown = [c for c in classes if c not in known]
         if unknown:
-            raise AnalysisError(f"--classes {','.join(unknown)}: not in set {eset.name}; its classes: {', '.join(sorted(known))}")
+            raise AnalysisError(f"classes {','.join(unknown)}: not in set {eset.name}; its classes: {', '.join(sorted(known))}", param="classes")
         keep = np.isin(labels, list(classes))
         rows, labels, vectors = rows.filter(pa.array(keep)), labels[keep], vectors[keep]
     found = len(set(labels.tolist()))

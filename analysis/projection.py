@@ -38,14 +38,14 @@ def compute(data: Embeddings, params: dict[str, Any], outdir: Path) -> tuple[dic
     """Table ``projection`` (video_id, view, label, x, y) and a scatter PNG."""
     method = params["method"]
     if method not in METHODS:
-        raise AnalysisError(f"--method {method!r}: choose one of {', '.join(METHODS)}")
+        raise AnalysisError(f"method {method!r}: choose one of {', '.join(METHODS)}", param="method")
     n = len(data.labels)
     if n < 4:
         raise AnalysisError(f"only {n} embeddings: a 2-D map needs at least 4")
     notes = []
     perplexity = float(params["perplexity"])
     if not math.isfinite(perplexity) or perplexity <= 0:
-        raise AnalysisError(f"--perplexity {perplexity}: must be positive")
+        raise AnalysisError(f"perplexity {perplexity}: must be positive", param="perplexity")
     if method == "tsne" and perplexity > max_perplexity(n):
         notes.append(f"perplexity {perplexity:g} is too large for {n} points; used {max_perplexity(n):.3g}")
         perplexity = max_perplexity(n)

@@ -75,11 +75,11 @@ def load_config(path: str | Path) -> LoadedConfig:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise DetectorError(f"--config {path}: cannot read ({exc.strerror}); pass a YAML file") from exc
+        raise DetectorError(f"config {path}: cannot read ({exc.strerror}); pass a YAML file", param="config") from exc
     except yaml.YAMLError as exc:
-        raise DetectorError(f"--config {path}: not valid YAML ({' '.join(str(exc).split())[:120]}); fix the file") from exc
+        raise DetectorError(f"config {path}: not valid YAML ({' '.join(str(exc).split())[:120]}); fix the file", param="config") from exc
     if not isinstance(raw, dict):
-        raise DetectorError(f"--config {path}: expected a mapping of settings, found {type(raw).__name__}")
+        raise DetectorError(f"config {path}: expected a mapping of settings, found {type(raw).__name__}", param="config")
     if {"dataset", "model", "data"} & set(raw):
         return _original(path, raw)
     return _build(path, raw, [], [])
@@ -90,11 +90,11 @@ def _original(path: Path, raw: dict[str, Any]) -> LoadedConfig:
     ignored: list[str] = []
     for section, values in raw.items():
         if not isinstance(values, dict):
-            raise DetectorError(f"--config {path}: section {section!r} should hold settings; is this an original config?")
+            raise DetectorError(f"config {path}: section {section!r} should hold settings; is this an original config?", param="config")
         for key, value in values.items():
             dotted = f"{section}.{key}"
             if dotted not in ORIGINAL_KEYS:
-                raise DetectorError(f"--config {path}: unknown key {dotted!r}{_suggest(dotted, ORIGINAL_KEYS)}; fix or remove it")
+                raise DetectorError(f"config {path}: unknown key {dotted!r}{_suggest(dotted, ORIGINAL_KEYS)}; fix or remove it", param="config")
             ours = ORIGINAL_KEYS[dotted]
             if ours is None:
                 ignored.append(dotted)
@@ -111,16 +111,16 @@ def _original(path: Path, raw: dict[str, Any]) -> LoadedConfig:
 def _build(path: Path, flat: dict[str, Any], ignored: list[str], notes: list[str]) -> LoadedConfig:
     unknown = sorted(set(flat) - OWN_KEYS)
     if unknown:
-        raise DetectorError(f"--config {path}: unknown key {unknown[0]!r}{_suggest(unknown[0], OWN_KEYS)}; "
-                            f"known keys: {', '.join(sorted(OWN_KEYS))}")
+        raise DetectorError(f"config {path}: unknown key {unknown[0]!r}{_suggest(unknown[0], OWN_KEYS)}; "
+                            f"known keys: {', '.join(sorted(OWN_KEYS))}", param="config")
     target = flat.pop("target", None)
     values = asdict(AEConfig())
     for key, value in flat.items():
         values[key] = _coerce(path, key, value, values[key])
     config = AEConfig(**values)
     if not config.hidden or min(config.hidden) < 1 or config.epochs < 1 or config.batch_size < 2 or not 0 <= config.dropout < 1:
-        raise DetectorError(f"--config {path}: hidden sizes must be positive, epochs >= 1, batch_size >= 2 and "
-                            "0 <= dropout < 1")
+        raise DetectorError(f"config {path}: hidden sizes must be positive, epochs >= 1, batch_size >= 2 and "
+                            "0 <= dropout < 1", param="config")
     return LoadedConfig(config, str(target) if target is not None else None, ignored, notes)
 
 
@@ -130,7 +130,7 @@ def _coerce(path: Path, key: str, value: Any, default: Any) -> Any:
     try:
         return type(default)(value)
     except (TypeError, ValueError):
-        raise DetectorError(f"--config {path}: {key} = {value!r} is not a {type(default).__name__}") from None
+        raise DetectorError(f"config {path}: {key} = {value!r} is not a {type(default).__name__}", param="config") from None
 
 
 def _ints(path: Path, key: str, value: Any) -> list[int]:
@@ -139,7 +139,7 @@ def _ints(path: Path, key: str, value: Any) -> list[int]:
     try:
         return [int(str(v).strip()) for v in items]
     except ValueError:
-        raise DetectorError(f"--config {path}: {key} = {value!r} should be whole numbers, e.g. 256,128") from None
+        raise DetectorError(f"config {path}: {key} = {value!r} should be whole numbers, e.g. 256,128", param="config") from None
 
 
 def _suggest(key: str, known: Any) -> str:

@@ -51,7 +51,7 @@ def evaluate_detector(store: Store, name: str, *, vs: str | None = None, force: 
     parts = {r["video_id"]: r["part"] for r in detector_split(store, name)}
     classes = sorted(set(data.labels.tolist()) - {detector.target})
     if vs is not None and vs not in classes:
-        raise DetectorError(f"--vs {vs!r}: no such other class in the set; choose one of {', '.join(classes)}")
+        raise DetectorError(f"vs {vs!r}: no such other class in the set; choose one of {', '.join(classes)}", param="vs")
     params = {"detector": name, "sha": detector_rows(store, name)[0]["sha256"], "vs": vs}
     version = store.set_version(detector.set_id)
     if not force and (run := find_run(store, "detector_evaluation", detector.set_id, params)) is not None:

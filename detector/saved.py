@@ -33,7 +33,7 @@ def make_detector(kind: str, config: AEConfig | None = None, *, device: str = DE
         return AutoencoderDetector(config, device=resolve_device(device), on_epoch=on_epoch)
     classes = {"centroid": CentroidDetector, "knn": KnnDetector, "pca": PcaDetector, "mahalanobis": MahalanobisDetector}
     if kind not in classes:
-        raise DetectorError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+        raise DetectorError(f"kind {kind!r}: choose one of {', '.join(KINDS)}", param="kind")
     return classes[kind]()
 
 
@@ -90,7 +90,7 @@ def load_detector(store: Store, name: str, *, device: str = DEFAULT_DEVICE) -> t
     rows = detector_rows(store, name)
     if not rows:
         known = ", ".join(r["name"] for r in detector_rows(store)) or "none yet"
-        raise NoSuchDetector(f"--detector {name!r}: no such detector (saved: {known}); train one with `actionstore detector train`")
+        raise NoSuchDetector(f"detector {name!r}: no such detector (saved: {known}); train one with `actionstore detector train`", param="detector")
     row = rows[0]
     path = detectors_dir(store) / row["file"]
     if not path.is_file():

@@ -43,9 +43,9 @@ def parse_ratios(text: str) -> tuple[float, ...]:
     try:
         ratios = tuple(float(x) for x in text.split(","))
     except ValueError:
-        raise DetectorError(f"--split {text!r}: give four numbers train,val,calib,test, e.g. 0.5,0.15,0.15,0.2") from None
+        raise DetectorError(f"split {text!r}: give four numbers train,val,calib,test, e.g. 0.5,0.15,0.15,0.2", param="split") from None
     if len(ratios) != 4 or min(ratios) < 0 or abs(sum(ratios) - 1) > 1e-6 or ratios[0] <= 0 or ratios[3] <= 0:
-        raise DetectorError(f"--split {text!r}: give four ratios train,val,calib,test that sum to 1, with train and test above 0")
+        raise DetectorError(f"split {text!r}: give four ratios train,val,calib,test that sum to 1, with train and test above 0", param="split")
     return ratios
 
 
@@ -59,12 +59,12 @@ def make_split(labels: dict[str, str], target: str, *, ratios: tuple[float, ...]
     """
     known = sorted(set(labels.values()))
     if target not in known:
-        raise DetectorError(f"--target {target!r}: no such class in the set; choose one of {', '.join(known)}")
+        raise DetectorError(f"target {target!r}: no such class in the set; choose one of {', '.join(known)}", param="target")
     rng = np.random.default_rng(seed)
     mine = sorted(v for v, label in labels.items() if label == target)
     if len(mine) < MIN_TARGET_VIDEOS:
-        raise DetectorError(f"--target {target}: only {len(mine)} video(s); a detector needs at least "
-                            f"{MIN_TARGET_VIDEOS} (train, held-out, test); ingest more clips of it")
+        raise DetectorError(f"target {target}: only {len(mine)} video(s); a detector needs at least "
+                            f"{MIN_TARGET_VIDEOS} (train, held-out, test); ingest more clips of it", param="target")
     parts = dict(zip(rng.permutation(mine).tolist(), _assign(len(mine), ratios)))
     for label in known:
         if label == target:

@@ -24,7 +24,7 @@ def check_rule(rule: str) -> str:
         pass
     if rule == "f1":
         return rule
-    raise DetectorError(f"--threshold {rule!r}: use {RULES}")
+    raise DetectorError(f"threshold {rule!r}: use {RULES}", param="threshold")
 
 
 def compute_threshold(rule: str, target_scores: np.ndarray, other_scores: np.ndarray) -> float:
@@ -33,13 +33,13 @@ def compute_threshold(rule: str, target_scores: np.ndarray, other_scores: np.nda
     if kind == "manual":
         return float(value)
     if len(target_scores) == 0:
-        raise DetectorError(f"--threshold {rule}: no held-out calibration videos of the target; give the calib part "
-                            "of --split a share above 0, or use --threshold manual:VALUE")
+        raise DetectorError(f"threshold {rule}: no held-out calibration videos of the target; give the calib part "
+                            "of --split a share above 0, or use --threshold manual:VALUE", param="threshold")
     if kind == "percentile":
         return float(np.percentile(target_scores, float(value)))
     if len(other_scores) == 0:
-        raise DetectorError("--threshold f1: no labelled calibration clips of other classes; add --calibration-others, "
-                            "or use --threshold percentile:99")
+        raise DetectorError("threshold f1: no labelled calibration clips of other classes; add --calibration-others, "
+                            "or use --threshold percentile:99", param="threshold")
     return best_f1_threshold(target_scores, other_scores)
 
 

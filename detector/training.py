@@ -79,14 +79,14 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
     check_name(name)
     check_rule(threshold)
     if kind not in KINDS:
-        raise DetectorError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
+        raise DetectorError(f"kind {kind!r}: choose one of {', '.join(KINDS)}", param="kind")
     if detector_rows(store, name) and not force:
         raise DetectorError(f"detector {name!r} exists; pass --force to replace it, or choose another name")
     loaded = load_config(config_path) if config_path is not None else None
     config = loaded.config if loaded else AEConfig()
     target = target or (loaded.target if loaded else None)
     if target is None:
-        raise DetectorError("--target: name the class the detector recognises (or give a config with class_to_recognize)")
+        raise DetectorError("target: name the class the detector recognises (or give a config with class_to_recognize)", param="target")
     eset = resolve_set(store, set_ref)
     version = store.set_version(eset.set_id)
     data = set_rows(store, eset.set_id)
@@ -95,8 +95,8 @@ def train_detector(store: Store, name: str, *, target: str | None = None, set_re
     train = data.mask(split.videos("train"))
     val = data.mask(split.videos("val"))
     if train.sum() < 2:
-        raise DetectorError(f"--target {target}: {train.sum()} training row(s); add clips or augmented views "
-                            "(`actionstore augment --views N`)")
+        raise DetectorError(f"target {target}: {train.sum()} training row(s); add clips or augmented views "
+                            "(`actionstore augment --views N`)", param="target")
     bar = progress_bar(total=config.epochs, desc=f"training {name}", unit="epoch", enabled=progress and kind == "ae")
 
     def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:

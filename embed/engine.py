@@ -54,7 +54,7 @@ class Engine(Protocol):
 def get_engine(name: str = DEFAULT_ENGINE, *, decode_workers: int | None = None) -> Engine:
     """The engine called ``name`` (``decode_workers``: clips decoded at once; None: the engine's default)."""
     if name not in ENGINES:
-        raise EmbedError(f"--engine {name!r}: unknown engine; choose one of {', '.join(sorted(ENGINES))}")
+        raise EmbedError(f"engine {name!r}: unknown engine; choose one of {', '.join(sorted(ENGINES))}", param="engine")
     module, cls = ENGINES[name]
     return getattr(importlib.import_module(module), cls)(decode_workers=decode_workers)
 

@@ -4,6 +4,10 @@
 class EmbedError(Exception):
     """Base class of embedding errors."""
 
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param  # the argument at fault, as the caller named it (a front end adds its own hint)
+
 
 class UnknownBackbone(EmbedError):
     """A backbone name the registry does not have."""

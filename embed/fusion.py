@@ -35,10 +35,10 @@ def part_sets(store: Store, spec: str) -> list[EmbeddingSet]:
     """The sets named in ``fuse:a+b`` (each a set id, name or backbone with one set)."""
     names = [n for n in spec[len(PREFIX):].split("+") if n]
     if len(names) < 2:
-        raise EmbedError(f"--backbone {spec!r}: name at least two sets, e.g. fuse:effnet_lite0_frames+flow_motion")
+        raise EmbedError(f"backbone {spec!r}: name at least two sets, e.g. fuse:effnet_lite0_frames+flow_motion", param="backbone")
     sets = [store.get_set(name) for name in names]
     if len({s.set_id for s in sets}) != len(sets):
-        raise EmbedError(f"--backbone {spec!r}: a set is named twice")
+        raise EmbedError(f"backbone {spec!r}: a set is named twice", param="backbone")
     return sets
 
 
@@ -53,7 +53,7 @@ def fuse_sets(store: Store, spec: str) -> tuple[EmbeddingSet, int, int, int]:
                  for rows, _ in loaded]
         common = [k for k in keyed[0] if all(k in other for other in keyed[1:])]
         if not common:
-            raise EmbedError(f"--backbone {spec!r}: the sets share no embedded clips; embed each of them first")
+            raise EmbedError(f"backbone {spec!r}: the sets share no embedded clips; embed each of them first", param="backbone")
         eset = store.ensure_set(
             backbone=PREFIX + "+".join(p.name for p in parts), weights="fused:" + "+".join(p.set_id for p in parts),
             frames=0, sampling="fused", input_size=0, options={"parts": [p.set_id for p in parts]},

@@ -40,7 +40,7 @@ class LocalEngine:
     def __init__(self, *, decode_workers: int | None = None, forward_batch: int = FORWARD_BATCH) -> None:
         workers = DECODE_WORKERS if decode_workers is None else decode_workers
         if workers < 1:
-            raise EmbedError(f"--decode-workers {workers}: must be at least 1")
+            raise EmbedError(f"decode-workers {workers}: must be at least 1", param="decode_workers")
         self.workers, self.forward_batch = workers, forward_batch
 
     def check(self, model: ModelSpec) -> None:

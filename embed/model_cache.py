@@ -119,11 +119,11 @@ def check_device(device: str) -> None:
     try:
         parsed = torch.device(device)
     except RuntimeError as exc:
-        raise EmbedError(f"--device {device!r}: not a torch device; use auto, cpu, cuda or cuda:N") from exc
+        raise EmbedError(f"device {device!r}: not a torch device; use auto, cpu, cuda or cuda:N", param="device") from exc
     if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise EmbedError(f"--device {device}: no CUDA GPU is visible here; use --device cpu")
+        raise EmbedError(f"device {device}: no CUDA GPU is visible here; use --device cpu", param="device")
     if parsed.type not in ("cpu", "cuda"):
-        raise EmbedError(f"--device {device}: only cpu and cuda are supported")
+        raise EmbedError(f"device {device}: only cpu and cuda are supported", param="device")
 
 
 def _build(spec: ModelSpec) -> Any:

@@ -83,7 +83,7 @@ def plan_embed(store: Store, settings: dict[str, Any], *, short_clips: str = "re
     and listed in ``short``) or ``refuse`` (it is left out, and listed in ``refused``).
     """
     if short_clips not in SHORT_CLIPS:
-        raise EmbedError(f"--short-clips {short_clips!r}: use repeat or refuse")
+        raise EmbedError(f"short-clips {short_clips!r}: use repeat or refuse", param="short_clips")
     videos = store.videos()
     if not videos:
         raise EmbedError(f"{store.root}: the store has no videos; run `actionstore ingest DIR` first")

@@ -19,12 +19,12 @@ DEFAULT_PRECISION = "fp32"
 def precision_options(precision: str, spec: BackboneSpec) -> dict[str, str]:
     """The set options that record ``precision`` (none for float32, so float32 set ids stay as they were)."""
     if precision not in PRECISIONS:
-        raise EmbedError(f"--precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+        raise EmbedError(f"precision {precision!r}: use one of {', '.join(PRECISIONS)}", param="precision")
     if precision == DEFAULT_PRECISION:
         return {}
     if not spec.uses_torch:
-        raise EmbedError(f"--precision {precision}: {spec.name} is not a torch model and computes in float32; "
-                         "use --precision fp32")
+        raise EmbedError(f"precision {precision}: {spec.name} is not a torch model and computes in float32; "
+                         "use --precision fp32", param="precision")
     return {"precision": precision}
 
 

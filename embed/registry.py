@@ -40,7 +40,7 @@ class BackboneSpec:
     def check_frames(self, frames: int, options: dict[str, Any]) -> None:
         """Raise BadFrameCount unless this backbone takes ``frames`` frames."""
         if frames < 1 or not self.accepts_frames(frames, options):
-            raise BadFrameCount(f"--frames {frames}: {self.name} needs {self.frame_rule}; try --frames {self.default_frames}")
+            raise BadFrameCount(f"frames {frames}: {self.name} needs {self.frame_rule}; try --frames {self.default_frames}", param="frames")
 
 
 _REGISTRY: dict[str, BackboneSpec] = {}
@@ -60,7 +60,7 @@ def get_backbone(name: str) -> BackboneSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UnknownBackbone(f"--backbone {name!r}: unknown backbone; choose one of {', '.join(sorted(_REGISTRY))}") from None
+        raise UnknownBackbone(f"backbone {name!r}: unknown backbone; choose one of {', '.join(sorted(_REGISTRY))}", param="backbone") from None
 
 
 def backbones() -> list[BackboneSpec]:

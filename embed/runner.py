@@ -44,7 +44,7 @@ def embed_store(
     (``embed.engine``; ``local``: threads of this process, ``decode_workers`` clips decoded at once).
     """
     if batch_size < 1:
-        raise EmbedError(f"--batch-size {batch_size}: must be at least 1")
+        raise EmbedError(f"batch-size {batch_size}: must be at least 1", param="batch_size")
     runner = get_engine(engine, decode_workers=decode_workers)
     if is_fused(backbone):
         started = time.perf_counter()

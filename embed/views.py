@@ -57,7 +57,7 @@ def augment_store(store: Store, *, views: int, seed: int, set_ref: str | None = 
     """
     started = time.perf_counter()
     if views < 1:
-        raise EmbedError(f"--views {views}: must be at least 1")
+        raise EmbedError(f"views {views}: must be at least 1", param="views")
     runner = get_engine(engine)
     eset = resolve_set(store, set_ref)
     if is_fused(eset.backbone):
@@ -143,13 +143,13 @@ def _check_output_dir(path: Path, store: Store) -> None:
     """Refuse a --write-videos folder inside the store or one that cannot be written."""
     resolved = path.resolve()
     if resolved == store.root.resolve() or store.root.resolve() in resolved.parents:
-        raise EmbedError(f"--write-videos {path}: inside the store; choose a folder outside {store.root}")
+        raise EmbedError(f"write-videos {path}: inside the store; choose a folder outside {store.root}", param="write_videos")
     if resolved.exists() and not resolved.is_dir():
-        raise EmbedError(f"--write-videos {path}: exists and is not a folder; choose a folder")
+        raise EmbedError(f"write-videos {path}: exists and is not a folder; choose a folder", param="write_videos")
     try:
         resolved.mkdir(parents=True, exist_ok=True)
         probe = resolved / ".actionstore-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise EmbedError(f"--write-videos {path}: cannot write there ({exc.strerror}); choose a writable folder") from exc
+        raise EmbedError(f"write-videos {path}: cannot write there ({exc.strerror}); choose a writable folder", param="write_videos") from exc

@@ -167,8 +167,8 @@ class UrlCheckpoint:
             return RANDOM_INIT
         if weights_path is not None:
             if weights_path.is_dir():
-                raise WeightsUnavailable(f"--weights {weights_path}: a folder; {self.backbone} takes a state dict file "
-                                         f"such as {self.file_name}")
+                raise WeightsUnavailable(f"weights {weights_path}: a folder; {self.backbone} takes a state dict file "
+                                         f"such as {self.file_name}", param="weights")
             return file_provenance(weights_path)
         return f"pretrained:{self.file_name}@{sha256_prefix(self.fetch())}"
 
@@ -283,7 +283,7 @@ class HubRepo:
                 load_weights_file(model, weights_path)
             return model
         if weights_path is not None and not weights_path.exists():
-            raise WeightsUnavailable(f"--weights {weights_path}: no such file or folder; pass a save_pretrained folder or a state dict file")
+            raise WeightsUnavailable(f"weights {weights_path}: no such file or folder; pass a save_pretrained folder or a state dict file", param="weights")
         folder = weights_path if weights_path is not None else self.fetch()
         config_file = folder / "config.json"
         try:
@@ -326,7 +326,7 @@ def folder_provenance(folder: Path) -> str:
     """``file:<sha256 prefix>`` of a save_pretrained folder: its config and weights files, by name."""
     weights = _weights_in(folder)
     if weights is None:
-        raise WeightsUnavailable(f"--weights {folder}: no {' or '.join(HF_WEIGHT_FILES)} in this folder; pass a save_pretrained folder")
+        raise WeightsUnavailable(f"weights {folder}: no {' or '.join(HF_WEIGHT_FILES)} in this folder; pass a save_pretrained folder", param="weights")
     digest = hashlib.sha256()
     for path in (folder / "config.json", weights):
         if path.is_file():

@@ -14,7 +14,7 @@ RANDOM_INIT = "random-init"
 def file_provenance(path: Path) -> str:
     """``file:<sha256 prefix>`` of a weights file; the file must exist."""
     if not path.is_file():
-        raise WeightsUnavailable(f"--weights {path}: no such file; pass the path of a .pth/.pt state dict")
+        raise WeightsUnavailable(f"weights {path}: no such file; pass the path of a .pth/.pt state dict", param="weights")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return f"file:{digest[:16]}"
 

@@ -30,9 +30,9 @@ def parse_windows(text: str) -> tuple[float, float]:
     try:
         length, stride = (float(x) for x in text.split(":"))
     except ValueError:
-        raise EmbedError(f"--windows {text!r}: use LEN:STRIDE in seconds, e.g. 2:1") from None
+        raise EmbedError(f"windows {text!r}: use LEN:STRIDE in seconds, e.g. 2:1", param="windows") from None
     if not (length > 0 and stride > 0 and math.isfinite(length) and math.isfinite(stride)):
-        raise EmbedError(f"--windows {text!r}: the length and the stride must be positive seconds, e.g. 2:1")
+        raise EmbedError(f"windows {text!r}: the length and the stride must be positive seconds, e.g. 2:1", param="windows")
     return length, stride
 
 

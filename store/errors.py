@@ -4,6 +4,10 @@
 class StoreError(Exception):
     """Base class of store errors."""
 
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param  # the argument at fault, as the caller named it (a front end adds its own hint)
+
 
 class StoreLocked(StoreError):
     """Another process is writing to the store."""

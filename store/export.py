@@ -29,13 +29,13 @@ def export_set(store: Store, set_id: str, target: str | Path, *, views: Sequence
     """
     target = Path(target)
     if target.suffix.lower() not in FORMATS:
-        raise StoreError(f"--to {target}: unknown format; end the file name with {' or '.join(FORMATS)}")
+        raise StoreError(f"to {target}: unknown format; end the file name with {' or '.join(FORMATS)}", param="to")
     if not target.parent.is_dir():
-        raise StoreError(f"--to {target}: folder {target.parent} does not exist; create it first")
+        raise StoreError(f"to {target}: folder {target.parent} does not exist; create it first", param="to")
     if target.is_dir():
-        raise StoreError(f"--to {target}: is a folder; give a file name")
+        raise StoreError(f"to {target}: is a folder; give a file name", param="to")
     if target.resolve().is_relative_to(store.root.resolve()):
-        raise StoreError(f"--to {target}: inside the store; export to a folder outside {store.root}")
+        raise StoreError(f"to {target}: inside the store; export to a folder outside {store.root}", param="to")
     rows, vectors = store.load_vectors(set_id, views=views)
     if rows.num_rows == 0:
         raise StoreError(f"set {set_id} has no vectors to export; run `actionstore embed` first")
@@ -57,7 +57,7 @@ def _atomic(writers: dict[Path, Callable[[BinaryIO], None]]) -> list[Path]:
         for path, tmp in temporary.items():
             os.replace(tmp, path)
     except OSError as exc:
-        raise StoreError(f"--to {next(iter(writers))}: cannot write ({exc.strerror or exc}); choose a writable place") from exc
+        raise StoreError(f"to {next(iter(writers))}: cannot write ({exc.strerror or exc}); choose a writable place", param="to") from exc
     finally:
         for tmp in temporary.values():
             tmp.unlink(missing_ok=True)

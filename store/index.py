@@ -186,13 +186,13 @@ def build_index(vectors: np.ndarray, metric: str, factory: str) -> Any:
     import faiss
 
     if metric not in METRICS:
-        raise StoreError(f"--metric {metric!r}: choose one of {', '.join(METRICS)}")
+        raise StoreError(f"metric {metric!r}: choose one of {', '.join(METRICS)}", param="metric")
     vectors = prepare(vectors, metric)
     faiss_metric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
     try:
         index = faiss.index_factory(vectors.shape[1], factory, faiss_metric)
     except RuntimeError as exc:
-        raise StoreError(f"--index {factory!r}: not a FAISS index factory string ({str(exc).splitlines()[0][:120]})") from exc
+        raise StoreError(f"index {factory!r}: not a FAISS index factory string ({str(exc).splitlines()[0][:120]})", param="index") from exc
     try:
         if not index.is_trained:
             rng = np.random.default_rng(0)
@@ -201,8 +201,8 @@ def build_index(vectors: np.ndarray, metric: str, factory: str) -> Any:
         index.add(vectors)
     except RuntimeError as exc:
         reason = " ".join(str(exc).split())[:160]
-        raise StoreError(f"--index {factory!r}: cannot be built on {len(vectors)} vectors ({reason}); "
-                         "use a smaller IVF list count, or --index flat") from exc
+        raise StoreError(f"index {factory!r}: cannot be built on {len(vectors)} vectors ({reason}); "
+                         "use a smaller IVF list count, or --index flat", param="index") from exc
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
         ivf.nprobe = min(IVF_NPROBE, ivf.nlist)
@@ -320,7 +320,7 @@ def get_index(store: Store, set_id: str, *, metric: str = "l2", views: Sequence[
               kind: str = "auto", notify: Notify | None = None, gpu: bool = True) -> SetIndex:
     """The set's index for ``metric`` and ``views``: reused or loaded when current, else (re)built and saved."""
     if metric not in METRICS:
-        raise StoreError(f"--metric {metric!r}: choose one of {', '.join(METRICS)}")
+        raise StoreError(f"metric {metric!r}: choose one of {', '.join(METRICS)}", param="metric")
     views_key = None if views is None else tuple(sorted(views))
     version = store.set_version(set_id)
     cache_key = (str(store.root.resolve()), set_id, metric, views_key, kind, gpu)

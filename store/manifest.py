@@ -50,7 +50,7 @@ def commit_embeddings(catalog: Catalog, set_id: str, table: pa.Table) -> Path:
         found = con.execute("SELECT name, backbone, weights, frames, dim FROM embedding_sets WHERE set_id = ?",
                             [set_id]).fetchone()
         if found is None:
-            raise NoSuchSet(f"--set {set_id!r}: no such embedding set; run `actionstore sets` to list them")
+            raise NoSuchSet(f"set {set_id!r}: no such embedding set; run `actionstore sets` to list them", param="set")
         name, backbone, weights, frames, dim = found
         width = table.schema.field("vector").type.list_size
         if width != dim:

@@ -38,14 +38,14 @@ def nearest(store: Store, set_id: str, queries: np.ndarray, k: int, *, metric: s
     index = get_index(store, set_id, metric=metric, views=views, kind=kind, notify=notify)
     queries = _check_queries(queries, index)
     if k < 1:
-        raise StoreError(f"-k {k}: must be at least 1")
+        raise StoreError(f"k {k}: must be at least 1", param="k")
     if k > index.size:
-        raise StoreError(f"-k {k}: larger than the set, which holds {index.size} vectors; pass -k {index.size} or less")
+        raise StoreError(f"k {k}: larger than the set, which holds {index.size} vectors; pass -k {index.size} or less", param="k")
     allowed = None
     if labels:
         allowed = np.flatnonzero(np.isin(index.labels, list(labels)))
         if allowed.size == 0:
-            raise StoreError(f"--label {', '.join(labels)}: no stored vectors with that label")
+            raise StoreError(f"label {', '.join(labels)}: no stored vectors with that label", param="label")
     extra, video_ids = 0, []
     if exclude_videos is not None:
         if len(exclude_videos) != len(queries):
@@ -67,7 +67,7 @@ def within(store: Store, set_id: str, query: np.ndarray, radius: float, *, metri
            views: Sequence[str] | None = (ORIGINAL_VIEW,), notify: Notify | None = None) -> list[Hit]:
     """Every stored row within ``radius`` of ``query`` (a vector or a centroid), nearest first; exact."""
     if not radius >= 0:
-        raise StoreError(f"--radius {radius}: must be zero or positive")
+        raise StoreError(f"radius {radius}: must be zero or positive", param="radius")
     index = get_index(store, set_id, metric=metric, views=views, kind="flat", notify=notify)
     query = _check_queries(query, index)
     distances, positions = index.range(query[0], radius)
@@ -80,7 +80,7 @@ def centroid_of(store: Store, set_id: str, label: str, *, views: Sequence[str] |
     mask = np.asarray(rows.column("label").to_pylist(), dtype=object) == label
     if not mask.any():
         known = sorted(set(rows.column("label").to_pylist()))
-        raise StoreError(f"--centroid {label!r}: no stored vectors with that label; labels: {', '.join(known)}")
+        raise StoreError(f"centroid {label!r}: no stored vectors with that label; labels: {', '.join(known)}", param="centroid")
     return vectors[mask].mean(axis=0)
 
 

@@ -99,8 +99,8 @@ def get_set(catalog: Catalog, ref: str | None = None, *, default_backbone: str |
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            raise NoSuchSet(f"--set {ref!r} names {len(matches)} sets ({', '.join(s.name for s in matches)}); pass a set name or id")
-    raise NoSuchSet(f"--set {ref!r}: no such embedding set; known sets: {', '.join(s.name for s in sets)}")
+            raise NoSuchSet(f"set {ref!r} names {len(matches)} sets ({', '.join(s.name for s in matches)}); pass a set name or id", param="set")
+    raise NoSuchSet(f"set {ref!r}: no such embedding set; known sets: {', '.join(s.name for s in sets)}", param="set")
 
 
 def set_version(catalog: Catalog, set_id: str) -> str:

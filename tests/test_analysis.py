@@ -142,11 +142,11 @@ def test_bad_analysis_input(store: Store, demo_root: Path, tmp_path: Path) -> No
     radius = {(r["class"], r["sphere"]): r["radius"] for r in result.tables["hypersphere"].to_pylist()}
     assert radius[("a", "r_far")] == 0
     before = store.sql("SELECT count(*) FROM analysis_runs")[1]
-    with pytest.raises(AnalysisError, match="--classes zzz: not in set"):
+    with pytest.raises(AnalysisError, match="classes zzz: not in set"):
         run_analysis(store, "projection", classes=["zzz"])
     with pytest.raises(AnalysisError, match="only 1 embeddings: a 2-D map needs at least 4"):
         run_analysis(store, "projection", classes=["a"], method="pca")
-    with pytest.raises(AnalysisError, match="--perplexity -1.0: must be positive"):
+    with pytest.raises(AnalysisError, match="perplexity -1.0: must be positive"):
         run_analysis(store, "projection", perplexity=-1)
     assert store.sql("SELECT count(*) FROM analysis_runs")[1] == before
 
@@ -253,5 +253,5 @@ def test_views_all_is_its_own_run_and_bad_perplexity_is_refused(store: Store, de
     original = run_analysis(store, "hypersphere")
     every = run_analysis(store, "hypersphere", views=["all"])
     assert not every.reused and every.run.run_id != original.run.run_id and every.run.params["views"] == ["all"]
-    with pytest.raises(AnalysisError, match="--perplexity nan: must be positive"):
+    with pytest.raises(AnalysisError, match="perplexity nan: must be positive"):
         run_analysis(store, "projection", perplexity=float("nan"))

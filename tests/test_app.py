@@ -44,8 +44,10 @@ def test_each_error_kind_from_a_real_bad_call(runner: CliRunner, scored_store: S
     store = scored_store
     with pytest.raises(app.NotFound) as missing:
         app.neighbors(store, store.videos()[0]["video_id"], set_ref="nope")
-    assert missing.value.kind == "not_found" and "'nope'" in str(missing.value)
-    assert error_line(run(runner, store, "neighbors", store.videos()[0]["video_id"], "--set", "nope")).startswith("error: ")
+    assert missing.value.kind == "not_found" and missing.value.param == "set"
+    assert str(missing.value).startswith("set 'nope': no such embedding set") and "--" not in str(missing.value)
+    line = error_line(run(runner, store, "neighbors", store.videos()[0]["video_id"], "--set", "nope"))
+    assert line.startswith("error: --set 'nope': no such embedding set")  # the CLI names its own flag
     assert "no such detector" in error_line(run(runner, store, "score", store.videos()[0]["path"], "--detector", "nope"))
     with pytest.raises(app.InvalidInput) as refused:
         app.sql(store, "DELETE FROM videos")

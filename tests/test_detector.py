@@ -120,7 +120,7 @@ def test_threshold_rules() -> None:
 
 def test_f1_without_calibration_clips_is_refused_and_nothing_is_saved(tmp_path: Path) -> None:
     store = synthetic_store(tmp_path / "s")
-    with pytest.raises(DetectorError, match="--threshold f1: no labelled calibration clips of other classes"):
+    with pytest.raises(DetectorError, match="threshold f1: no labelled calibration clips of other classes"):
         train_detector(store, "d", target="screw", kind="centroid", threshold="f1", progress=False)
     with pytest.raises(DetectorError, match="no held-out calibration videos"):
         train_detector(store, "d", target="screw", kind="centroid", ratios=(0.6, 0.2, 0.0, 0.2), progress=False)
@@ -224,7 +224,7 @@ def test_evaluation_tables_and_plots(tmp_path: Path, fast_config: Path) -> None:
     assert all(Path(a).stat().st_size > 10_000 for a in ev.run.artifacts) and len(ev.run.artifacts) == 2
     again = evaluate_detector(store, "d", vs="unscrew")
     assert again.reused and again.tables["detector_auroc"].to_pylist() == ev.tables["detector_auroc"].to_pylist()
-    with pytest.raises(DetectorError, match="--vs 'sideways': no such other class"):
+    with pytest.raises(DetectorError, match="vs 'sideways': no such other class"):
         evaluate_detector(store, "d", vs="sideways")
     from analysis.report import write_report
 

@@ -154,11 +154,11 @@ def test_bad_backbone_frames_and_weights(store: Store, videos: Path, tmp_path: P
     ingest(store, videos)
     with pytest.raises(UnknownBackbone, match="choose one of .*effnet_lite0_frames"):
         embed_store(store, backbone="resnet9000", progress=False)
-    with pytest.raises(BadFrameCount, match="--frames 0"):
+    with pytest.raises(BadFrameCount, match="frames 0"):
         embed_store(store, backbone="tiny3d", frames=0, progress=False)
-    with pytest.raises(BadFrameCount, match="--frames 2: effnet_lite0_frames needs"):
+    with pytest.raises(BadFrameCount, match="frames 2: effnet_lite0_frames needs"):
         embed_store(store, backbone="effnet_lite0_frames", frames=2, progress=False)
-    with pytest.raises(BadFrameCount, match="--frames 8: flow_motion needs .*; try --frames 32"):
+    with pytest.raises(BadFrameCount, match="frames 8: flow_motion needs .*; try --frames 32"):
         embed_store(store, frames=8, progress=False)  # the default backbone
     with pytest.raises(WeightsUnavailable, match="no such file"):
         embed_store(store, backbone="tiny3d", weights_path=tmp_path / "missing.pth", progress=False)
@@ -170,7 +170,7 @@ def test_bad_backbone_frames_and_weights(store: Store, videos: Path, tmp_path: P
     empty.write_bytes(b"")
     with pytest.raises(WeightsUnavailable, match="not a loadable weights file"):
         embed_store(store, backbone="tiny3d", weights_path=empty, progress=False)
-    with pytest.raises(EmbedError, match="--device 'toaster': not a torch device"):
+    with pytest.raises(EmbedError, match="device 'toaster': not a torch device"):
         embed_store(store, backbone="tiny3d", device="toaster", progress=False)
     if not torch.cuda.is_available():
         with pytest.raises(EmbedError, match="no CUDA GPU"):
@@ -273,5 +273,5 @@ def test_sliding_windows_are_stored_beside_the_clip_vector(store: Store, videos:
     assert len({tuple(v) for v in matrix.round(5)}) > 20  # windows see different frames
     again = embed_store(store, backbone="tiny3d", frames=4, random_init=True, windows="2:1", progress=False)
     assert again.forwards == 0 and again.already == 20
-    with pytest.raises(EmbedError, match="--windows '2x1': use LEN:STRIDE in seconds"):
+    with pytest.raises(EmbedError, match="windows '2x1': use LEN:STRIDE in seconds"):
         embed_store(store, backbone="tiny3d", frames=4, random_init=True, windows="2x1", progress=False)

@@ -56,13 +56,13 @@ def test_short_clips_are_planned_repeated_or_refused(store: Store, videos: Path)
     assert {path for path, _ in refuse.refused} == paths and refuse.short == []
     assert (refuse.tasks, refuse.already) == ([], 0)
     assert all("--short-clips repeat" in reason for _, reason in refuse.refused)
-    with pytest.raises(EmbedError, match="--short-clips 'maybe': use repeat or refuse"):
+    with pytest.raises(EmbedError, match="short-clips 'maybe': use repeat or refuse"):
         plan_embed(store, tiny(), short_clips="maybe")
 
 
 def test_an_unknown_engine_is_a_one_line_error_and_writes_nothing(store: Store, videos: Path) -> None:
     ingest(store, videos)
-    with pytest.raises(EmbedError, match="--engine 'ray': unknown engine; choose one of local"):
+    with pytest.raises(EmbedError, match="engine 'ray': unknown engine; choose one of local"):
         embed_store(store, backbone="tiny3d", frames=4, engine="ray", progress=False)
     assert store.sets() == []
     report = embed_store(store, backbone="tiny3d", frames=4, engine="local", progress=False)

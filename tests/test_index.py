@@ -46,7 +46,7 @@ def test_every_index_kind_against_brute_force(kind: str, floor: float, metric: s
 
 
 def test_a_bad_factory_string_is_a_clear_error() -> None:
-    with pytest.raises(StoreError, match="--index 'IVFzz': not a FAISS index factory string"):
+    with pytest.raises(StoreError, match="index 'IVFzz': not a FAISS index factory string"):
         build_index(clustered(100), "l2", "IVFzz")
 
 
@@ -149,11 +149,11 @@ def test_bad_search_input(store: Store, videos: Path) -> None:
     eset, ids, vectors = fill(store, videos)
     with pytest.raises(StoreError, match="dimension 5 does not match the set's dimension 24"):
         nearest(store, eset.set_id, np.zeros((1, 5)), 3)
-    with pytest.raises(StoreError, match="-k 21: larger than the set, which holds 20"):
+    with pytest.raises(StoreError, match="k 21: larger than the set, which holds 20"):
         nearest(store, eset.set_id, vectors[:1], 21)
-    with pytest.raises(StoreError, match="--radius -1.0: must be zero or positive"):
+    with pytest.raises(StoreError, match="radius -1.0: must be zero or positive"):
         within(store, eset.set_id, vectors[0], -1.0)
-    with pytest.raises(StoreError, match="--metric 'manhattan'"):
+    with pytest.raises(StoreError, match="metric 'manhattan'"):
         nearest(store, eset.set_id, vectors[:1], 3, metric="manhattan")
     with pytest.raises(StoreError, match="no stored vectors with that label"):
         nearest(store, eset.set_id, vectors[:1], 3, labels=["nope"])
@@ -177,7 +177,7 @@ def test_gpu_index_returns_the_same_neighbours() -> None:
 
 
 def test_an_index_that_cannot_be_trained_and_a_malformed_record(store: Store, videos: Path) -> None:
-    with pytest.raises(StoreError, match="--index 'IVF4096,Flat': cannot be built on 50 vectors"):
+    with pytest.raises(StoreError, match="index 'IVF4096,Flat': cannot be built on 50 vectors"):
         build_index(clustered(50), "l2", "IVF4096,Flat")
     eset, _, vectors = fill(store, videos)
     expected = nearest(store, eset.set_id, vectors[:2], 3)

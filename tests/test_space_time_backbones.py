@@ -196,13 +196,13 @@ def test_transformers_folder_and_hf_cache(clips: list[Path], tmp_path: Path, emp
 
 def test_bad_frame_counts_name_the_counts_that_work(tmp_path: Path) -> None:
     store = Store(tmp_path / "store")
-    with pytest.raises(BadFrameCount, match=r"--frames 30: slowfast_r50 needs exactly 32 frames.*; try --frames 32"):
+    with pytest.raises(BadFrameCount, match=r"frames 30: slowfast_r50 needs exactly 32 frames.*; try --frames 32"):
         embed_store(store, backbone="slowfast_r50", frames=30, progress=False)
-    with pytest.raises(BadFrameCount, match=r"--frames 12: timesformer needs a multiple of 8"):
+    with pytest.raises(BadFrameCount, match=r"frames 12: timesformer needs a multiple of 8"):
         embed_store(store, backbone="timesformer", frames=12, progress=False)
-    with pytest.raises(BadFrameCount, match=r"--frames 8: videomae needs exactly 16 frames"):
+    with pytest.raises(BadFrameCount, match=r"frames 8: videomae needs exactly 16 frames"):
         embed_store(store, backbone="videomae", frames=8, progress=False)
-    with pytest.raises(BadFrameCount, match=r"--frames 12: r2plus1d_18 needs a multiple of 8"):
+    with pytest.raises(BadFrameCount, match=r"frames 12: r2plus1d_18 needs a multiple of 8"):
         embed_store(store, backbone="r2plus1d_18", frames=12, progress=False)
     result = CliRunner().invoke(main, ["--store", str(tmp_path / "store"), "embed", "--backbone", "slowfast_r50", "--frames", "30"])
     assert result.exit_code == 1

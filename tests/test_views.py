@@ -131,7 +131,7 @@ def test_views_are_stored_idempotent_and_regenerate_exactly(small_store: Store) 
 
     with pytest.raises(EmbedError, match="already holds view aug-1 made with another --seed"):
         augment_store(small_store, views=1, seed=6, progress=False)
-    with pytest.raises(EmbedError, match="--views 0: must be at least 1"):
+    with pytest.raises(EmbedError, match="views 0: must be at least 1"):
         augment_store(small_store, views=0, seed=5, progress=False)
     with pytest.raises(EmbedError, match="inside the store"):
         augment_store(small_store, views=1, seed=5, write_videos=small_store.root / "views", progress=False)
