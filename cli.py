@@ -18,7 +18,7 @@ import click
 
 import app
 from app.defaults import DEFAULT_DEVICE, DEFAULT_METRIC, DEFAULT_ROOT, DEFAULT_VIEWS
-from app.encode import plain, to_json
+from app.encode import to_json
 from app.errors import ActionstoreError, translate
 
 if TYPE_CHECKING:
@@ -35,8 +35,19 @@ class Context:
     verbose: bool
 
 
+class Command(click.Command):
+    """A command that leaves its options where the error handler finds them (to name the one at fault)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        ctx.find_root().meta["flags"] = {opt for p in self.params if isinstance(p, click.Option) for opt in p.opts}
+        return super().invoke(ctx)
+
+
 class Group(click.Group):
     """Turns every error into one line on stderr and exit code 1 (``--verbose``: the traceback)."""
+
+    command_class = Command
+    group_class = type
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -46,25 +57,25 @@ class Group(click.Group):
         except Exception as exc:
             if ctx.obj is not None and ctx.obj.verbose:
                 raise
-            fail(translate(exc))
+            fail(translate(exc), ctx.find_root().meta.get("flags", set()))
 
 
-def fail(error: ActionstoreError) -> NoReturn:
+def fail(error: ActionstoreError, flags: set[str]) -> NoReturn:
     """One line on stderr; a bug says so rather than blaming the input."""
     if error.kind == "internal":
         click.echo(f"internal error: {error} (a bug, not your input: run again with --verbose and report it)", err=True)
     else:
-        click.echo(f"error: {with_flag(error)}", err=True)
+        click.echo(f"error: {with_flag(error, flags)}", err=True)
     sys.exit(EXIT_ERROR)
 
 
-def with_flag(error: ActionstoreError) -> str:
-    """The message with the argument at fault (``error.param``) named as this CLI's option."""
+def with_flag(error: ActionstoreError, flags: set[str]) -> str:
+    """The message with the argument at fault (``error.param``) named as the command's option, when it has one."""
     message = str(error)
-    if not error.param:
-        return message
-    name = error.param.replace("_", "-")
+    name = (error.param or "").replace("_", "-")
     flag = f"-{name}" if len(name) == 1 else f"--{name}"
+    if flag not in flags:
+        return message
     if message.startswith((f"{name} ", f"{name}:")):
         return flag + message[len(name):]
     return message if flag in message else f"{message} (see {flag})"
@@ -81,12 +92,16 @@ def _cell(value: Any, width: int) -> str:
 
 def emit(records: Any, fmt: str, columns: list[str] | None = None, *, width: int = CELL_WIDTH) -> None:
     """Rows (dataclasses or dicts) to stdout: a JSON array of every field, CSV, or an aligned table of ``columns``."""
-    records = plain(records)
     if fmt == "json":
         click.echo(to_json(records))
         return
-    columns = columns or (list(records[0]) if records else [])
-    rows = [[r.get(c) for c in columns] for r in records]
+    fields = [r if isinstance(r, dict) else vars(r) for r in records]
+    columns = columns or (list(fields[0]) if fields else [])
+    table(columns, [[r.get(c) for c in columns] for r in fields], fmt, width)
+
+
+def table(columns: list[str], rows: list[list[Any]], fmt: str, width: int = CELL_WIDTH) -> None:
+    """Rows to stdout as CSV, or as an aligned table with cells cut at ``width`` characters."""
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerows([columns, *rows])
@@ -127,6 +142,7 @@ weights_option = click.option("--weights", "weights_path", type=click.Path(path_
 device_option = click.option("--device", default=DEFAULT_DEVICE, show_default=True, help="auto (CUDA when visible), cpu, cuda or cuda:N.")
 force_option = click.option("--force", is_flag=True, help="Recompute even if a stored run matches.")
 workers_option = click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Clips processed at once.")
+engine_option = click.option("--engine", default=None, help="What runs decode, forward and commit (default: local, the threaded runner).")
 batch_option = click.option("--batch-size", default=16, show_default=True, type=int, help="Rows per committed Parquet file.")
 
 
@@ -245,7 +261,7 @@ def remove(obj: Context, refs: tuple[str, ...], fmt: str) -> None:
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
               help="Forward under autocast in bf16/fp16 (faster transformers on a GPU); a set of its own.")
 @click.option("--decode-workers", type=int, default=None, help="Clips decoded at once ahead of the model (default: min(4, cores)).")
-@click.option("--engine", default=None, help="What runs decode, forward and commit (default: local, the threaded runner).")
+@engine_option
 @format_option
 @click.pass_obj
 def embed(obj: Context, fmt: str, **options: Any) -> None:
@@ -290,7 +306,7 @@ def sql(obj: Context, query: str, fmt: str) -> None:
     array_distance(a, b), array_cosine_distance(a, b).
     """
     r = app.sql(obj.store, query)
-    emit([dict(zip(r.columns, row)) for row in r.rows], fmt, r.columns)
+    emit(r.records(), fmt) if fmt == "json" else table(r.columns, r.rows, fmt)
 
 
 @main.command()
@@ -460,6 +476,7 @@ def report(obj: Context, fmt: str, **options: Any) -> None:
 @batch_option
 @weights_option
 @device_option
+@engine_option
 @format_option
 @click.pass_obj
 def augment(obj: Context, fmt: str, **options: Any) -> None:
@@ -483,7 +500,7 @@ def dataset() -> None:
 def dataset_export(obj: Context, target: Path, fmt: str) -> None:
     """Write CLASS, LABEL, PATH_VIDEO, ENG_CLASS for every catalogued clip to TARGET (a CSV)."""
     r = app.dataset_export(obj.store, target)
-    done(r, fmt, None, None, f"wrote {r.rows} clip(s) to {target}")
+    done(r, fmt, None, None, f"wrote {r.clips} clip(s) in {r.classes} class(es) to {r.path}")
 
 
 @main.group()
@@ -528,6 +545,7 @@ EVALUATION_TABLES = (("AUROC of the target against each class (test videos)", "d
 @detector.command("evaluate")
 @click.argument("name")
 @click.option("--vs", default=None, help="Competitor class for the report and confusion matrix (default: the hardest).")
+@device_option
 @force_option
 @format_option
 @click.pass_obj
@@ -547,8 +565,7 @@ def detector_evaluate(obj: Context, name: str, fmt: str, **options: Any) -> None
 @click.pass_obj
 def detector_list(obj: Context, fmt: str) -> None:
     """Saved detectors with their set, target, threshold and test metrics."""
-    rows = [plain(d) | {"test_auroc_mean": d.metrics.get("test_auroc_mean")} for d in app.list_detectors(obj.store)]
-    emit(rows, fmt, ["name", "kind", "target", "set_id", "threshold_rule", "threshold", "test_auroc_mean", "created_at"])
+    emit(app.list_detectors(obj.store), fmt, ["name", "kind", "target", "set_id", "threshold_rule", "threshold", "test_auroc_mean", "created_at"])
 
 
 @main.command()

@@ -13,7 +13,7 @@ from analysis import centroid_distances, hypersphere, projection, separability
 from analysis.data import load_embeddings, resolve_views
 from analysis.errors import AnalysisError
 from embed.sets import resolve_set
-from store import ORIGINAL_VIEW, EmbeddingSet, Store, StoreError
+from store import METRICS, ORIGINAL_VIEW, EmbeddingSet, Store, StoreError
 from store.runs import Run, find_run, record_run, run_id_for, run_table
 
 TABLES = {
@@ -75,6 +75,10 @@ def compare(store: Store, *, set_refs: Sequence[str] | None = None, k: int = 1, 
     Without ``set_refs``, sets that cannot be scored (one class, no vectors) are left out and named
     in the returned notes; a set asked for by name that cannot be scored is an error.
     """
+    if metric not in METRICS:
+        raise AnalysisError(f"metric {metric!r}: choose one of {', '.join(METRICS)}", param="metric")
+    if k < 1:
+        raise AnalysisError(f"k {k}: must be at least 1", param="k")
     sets = [store.get_set(ref) for ref in set_refs] if set_refs else [s for s in store.sets() if s.num_vectors]
     results, skipped = [], []
     for s in sets:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.defaults import DEFAULT_METRIC
-from app.errors import job
+from app.errors import InvalidInput, job
 from app.results import CompareResult, ReportResult, RunResult, SetInfo
 from store import EmbeddingSet, Store
 
@@ -26,6 +26,8 @@ def analyze(store: Store, kind: str, *, set_ref: str | None = None, force: bool 
     for the same parameters on the unchanged set."""
     from analysis.runner import run_analysis
 
+    if kind not in KINDS:
+        raise InvalidInput(f"analysis {kind!r}: choose one of {', '.join(KINDS)}", param="kind")
     result = run_analysis(store, kind, set_ref=set_ref, force=force, **params)
     return run_result(result, result.set)
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from app.defaults import DEFAULT_ROOT, views_or_all
 from app.errors import job
-from app.results import (BackboneInfo, CheckResult, ErrorRow, FilesWritten, IngestResult, RemoveResult, SetInfo, Skipped,
+from app.results import (BackboneInfo, CheckResult, DatasetCsv, ErrorRow, FilesWritten, IngestResult, RemoveResult, SetInfo, Skipped,
                          SqlResult, VideoRef)
-from embed import resolve_set
-from detector.records import detector_rows, detectors_dir
-from embed import DEFAULT_BACKBONE
+from embed import DEFAULT_BACKBONE, resolve_set
 from ingest import read_labels_csv, scan_folder
 from ingest.labels import dataset_rows, write_labels_csv
 from store import ORIGINAL_VIEW, Store
@@ -88,23 +85,19 @@ def export(store: Store, target: str | Path, *, set_ref: str | None = None,
 
 
 @job
-def dataset_export(store: Store, target: str | Path) -> FilesWritten:
+def dataset_export(store: Store, target: str | Path) -> DatasetCsv:
     """The catalogue as the original project's CSV (CLASS, LABEL, PATH_VIDEO, ENG_CLASS)."""
     rows = dataset_rows(store.clip_labels())
     write_labels_csv(Path(target), rows)
-    return FilesWritten([str(target)], len(rows))
+    return DatasetCsv(str(target), len(rows), len({row[1] for row in rows}))
 
 
 @job
 def check(store: Store) -> CheckResult:
     """Is the store consistent? The manifest against the Parquet parts, and every detector file's checksum."""
+    from detector.saved import detector_file_problems
+
     checked, problems, notes = check_store(store)
-    detectors = detector_rows(store)
-    for row in detectors:
-        path = detectors_dir(store) / row["file"]
-        if not path.is_file():
-            problems.append(f"{path}: detector {row['name']}'s file is missing; train it again")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:
-            problems.append(f"{path}: detector {row['name']}'s file changed since training; train it again")
-    checked["detectors"] = len(detectors)
+    checked["detectors"], refused = detector_file_problems(store)
+    problems += refused
     return CheckResult(not problems, checked, problems, notes)

@@ -16,7 +16,7 @@ from store import Store
 
 def _info(detector: Any) -> DetectorInfo:
     return DetectorInfo(detector.name, detector.kind, detector.target, detector.set_id, detector.threshold_rule,
-                        float(detector.threshold), dict(detector.metrics))
+                        float(detector.threshold), detector.metrics.get("test_auroc_mean"), dict(detector.metrics))
 
 
 @job
@@ -36,19 +36,21 @@ def train(store: Store, name: str, *, target: str | None = None, set_ref: str | 
 
 
 @job
-def evaluate(store: Store, name: str, *, vs: str | None = None, force: bool = False) -> EvaluationResult:
+def evaluate(store: Store, name: str, *, vs: str | None = None, force: bool = False,
+             device: str = DEFAULT_DEVICE) -> EvaluationResult:
     """Scores of every clip, AUROC per class pair, a report against ``vs`` and every kind on the same split."""
     from detector.evaluation import evaluate_detector
 
-    ev = evaluate_detector(store, name, vs=vs, force=force)
+    ev = evaluate_detector(store, name, vs=vs, force=force, device=device)
     return EvaluationResult(_info(ev.detector), ev.vs, run_result(ev, store.get_set(ev.detector.set_id)))
 
 
 @job
 def list_detectors(store: Store) -> list[DetectorInfo]:
     """Saved detectors with their set, target, threshold and test metrics, newest first."""
+    rows = [(r, json.loads(r["metrics"])) for r in detector_rows(store)]
     return [DetectorInfo(r["name"], r["kind"], r["target"], r["set_id"], r["threshold_rule"], r["threshold"],
-                         json.loads(r["metrics"]), str(r["created_at"])) for r in detector_rows(store)]
+                         metrics.get("test_auroc_mean"), metrics, str(r["created_at"])) for r, metrics in rows]
 
 
 @job

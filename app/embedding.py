@@ -32,12 +32,14 @@ def embed(store: Store, *, backbone: str | None = None, frames: int | None = Non
 @job
 def augment(store: Store, *, views: int, seed: int = 0, set_ref: str | None = None, write_videos: str | Path | None = None,
             batch_size: int = 16, weights_path: str | Path | None = None, device: str = DEFAULT_DEVICE,
-            progress: bool = True) -> AugmentResult:
+            engine: str | None = None, progress: bool = True) -> AugmentResult:
     """Give every clip seeded augmented views ``aug-1`` .. ``aug-<views>`` in a set (only the missing ones are embedded)."""
+    from embed.engine import DEFAULT_ENGINE
     from embed.views import augment_store
 
     report = augment_store(store, views=views, seed=seed, set_ref=set_ref,
                            write_videos=Path(write_videos) if write_videos else None, batch_size=batch_size,
-                           weights_path=Path(weights_path) if weights_path else None, device=device, progress=progress)
+                           weights_path=Path(weights_path) if weights_path else None, device=device,
+                           engine=engine or DEFAULT_ENGINE, progress=progress)
     return AugmentResult(SetInfo.of(report.set), views, seed, report.embedded, report.already, report.seconds,
                          [str(p) for p in report.videos_written], skipped=[Skipped(p, r) for p, r in report.failed])

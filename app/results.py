@@ -142,6 +142,10 @@ class SqlResult:
     columns: list[str]
     rows: list[list[Any]]
 
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as ``{column: value}`` (a repeated column name keeps its last value)."""
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
 
 @dataclass
 class BackboneInfo:
@@ -166,6 +170,13 @@ class ErrorRow:
 class FilesWritten:
     files: list[str]
     rows: int
+
+
+@dataclass
+class DatasetCsv:
+    path: str
+    clips: int
+    classes: int
 
 
 @dataclass
@@ -229,6 +240,7 @@ class DetectorInfo:
     set_id: str
     threshold_rule: str
     threshold: float
+    test_auroc_mean: float | None
     metrics: dict[str, Any]
     created_at: str | None = None
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.defaults import DEFAULT_DEVICE, DEFAULT_METRIC, DEFAULT_VIEWS, views_or_all
-from app.errors import InvalidInput, job
+from app.errors import job
 from app.results import LabelCount, Neighbor, NeighborsResult, SetInfo, WithinResult
 from store import Store, counts_by_label
 
@@ -37,8 +37,6 @@ def within(store: Store, *, radius: float, clip: str | None = None, centroid: st
     """Every stored row within ``radius`` of ``clip`` or of label ``centroid``'s centroid (exact, inclusive)."""
     from embed import range_query
 
-    if (clip is None) == (centroid is None):
-        raise InvalidInput("give either a clip or a centroid label to search around (not both)", param="centroid")
     found = range_query(store, radius=radius, clip=clip, centroid=centroid, set_ref=set_ref, metric=metric,
                         views=views_or_all(views), weights_path=Path(weights_path) if weights_path else None,
                         device=device, notify=notify)

@@ -76,6 +76,9 @@ def load_config(path: str | Path) -> LoadedConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise DetectorError(f"config {path}: cannot read ({exc.strerror}); pass a YAML file", param="config") from exc
+    except UnicodeDecodeError as exc:
+        raise DetectorError(f"config {path}: not a text file (byte {exc.start} is not UTF-8); pass a YAML file",
+                            param="config") from exc
     except yaml.YAMLError as exc:
         raise DetectorError(f"config {path}: not valid YAML ({' '.join(str(exc).split())[:120]}); fix the file", param="config") from exc
     if not isinstance(raw, dict):

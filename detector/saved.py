@@ -81,6 +81,29 @@ def save_detector(store: Store, detector: SavedDetector, split: list[tuple[str, 
     return path
 
 
+def verified_file(store: Store, row: dict[str, Any]) -> Path:
+    """A recorded detector's file, refused when it is missing or changed since training (its checksum)."""
+    path = detectors_dir(store) / row["file"]
+    if not path.is_file():
+        raise DetectorError(f"{path}: the detector's file is missing; train {row['name']} again")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:
+        raise TamperedDetector(f"{path}: the file changed since {row['name']} was trained (checksum differs); "
+                               "it is refused, train it again")
+    return path
+
+
+def detector_file_problems(store: Store) -> tuple[int, list[str]]:
+    """How many detectors are recorded, and why each one whose file is missing or changed would be refused."""
+    rows = detector_rows(store)
+    problems = []
+    for row in rows:
+        try:
+            verified_file(store, row)
+        except DetectorError as exc:
+            problems.append(str(exc))
+    return len(rows), problems
+
+
 def load_detector(store: Store, name: str, *, device: str = DEFAULT_DEVICE) -> tuple[SavedDetector, list[str]]:
     """A saved detector and notes (e.g. its set changed since training). Refuses a tampered or missing file."""
     import pickle
@@ -92,11 +115,7 @@ def load_detector(store: Store, name: str, *, device: str = DEFAULT_DEVICE) -> t
         known = ", ".join(r["name"] for r in detector_rows(store)) or "none yet"
         raise NoSuchDetector(f"detector {name!r}: no such detector (saved: {known}); train one with `actionstore detector train`", param="detector")
     row = rows[0]
-    path = detectors_dir(store) / row["file"]
-    if not path.is_file():
-        raise DetectorError(f"{path}: the detector's file is missing; train {name} again")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:
-        raise TamperedDetector(f"{path}: the file changed since {name} was trained (checksum differs); it is refused, train it again")
+    path = verified_file(store, row)
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError) as exc:

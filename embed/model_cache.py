@@ -87,9 +87,10 @@ class ModelCache:
                 slot.set_exception(exc)
                 raise
             slot.set_result(model)
-            with self._lock:  # the least recently used go once a new model is in (threads holding them keep them)
-                while len(self._slots) > self.size:
-                    self._slots.popitem(last=False)
+            with self._lock:  # the least recently used built ones go once a new model is in (holders keep theirs)
+                built = [key for key, held in self._slots.items() if held.done()]
+                for key in built[:max(0, len(self._slots) - self.size)]:
+                    del self._slots[key]
         return slot.result()
 
 

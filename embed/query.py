@@ -118,7 +118,7 @@ def range_query(store: Store, *, radius: float, clip: str | Path | None = None, 
                 weights_path: Path | None = None, device: str = DEFAULT_DEVICE, notify: Notify | None = None) -> RangeResult:
     """Rows within ``radius`` of ``clip`` (stored, or new: embedded on ``device``) or of the centroid of label ``centroid``."""
     if (clip is None) == (centroid is None):
-        raise EmbedError("give either a CLIP or --centroid LABEL (not both)")
+        raise EmbedError("give either a clip or a centroid label to search around, not both", param="centroid")
     eset = resolve_set(store, set_ref)
     if centroid is not None:
         vector, centre = centroid_of(store, eset.set_id, centroid, views=views), f"centroid of {centroid}"

@@ -19,6 +19,7 @@ import av
 import cv2
 import numpy as np
 
+from ingest.errors import IngestError
 from ingest.labels import write_labels_csv
 
 FPS = 10
@@ -183,7 +184,7 @@ def make_demo_dataset(root: str | Path, *, clips_per_class: int = 6, seed: int =
     Returns the paths written. Existing files are overwritten (same seed, same bytes).
     """
     if clips_per_class < 1:
-        raise ValueError(f"clips_per_class must be at least 1, got {clips_per_class}")
+        raise IngestError(f"clips-per-class {clips_per_class}: must be at least 1", param="clips_per_class")
     root = Path(root)
     written: list[Path] = []
     rows: list[tuple[str, int, str, str]] = []

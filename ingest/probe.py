@@ -83,13 +83,15 @@ def probe(path: str | Path) -> VideoInfo:
     container, stream = open_video(path)  # reopened rather than seeking: raw streams cannot seek
     try:
         num_frames, span = _count_packets(path, container, stream)
+        # read while the container is open: a stream's fields are freed with it (read after, they are
+        # garbage, and a crash when threads probe at once)
+        declared, rate, codec = stream.frames, stream.average_rate or stream.guessed_rate, stream.codec_context.name
     finally:
         container.close()
     if num_frames == 0:
         raise UnreadableVideo(path, "no video packets; the file may be truncated")
-    if stream.frames and num_frames < stream.frames:
-        raise UnreadableVideo(path, f"truncated: {num_frames} of {stream.frames} frames present; re-copy the file")
-    rate = stream.average_rate or stream.guessed_rate
+    if declared and num_frames < declared:
+        raise UnreadableVideo(path, f"truncated: {num_frames} of {declared} frames present; re-copy the file")
     duration = float(span) if span else (num_frames / float(rate) if rate else 0.0)
     fps = num_frames / duration if duration > 0 else float(rate or 0)
     width, height = first.width, first.height
@@ -103,7 +105,7 @@ def probe(path: str | Path) -> VideoInfo:
         width=width,
         height=height,
         rotation=rotation,
-        codec=stream.codec_context.name,
+        codec=codec,
         size_bytes=path.stat().st_size,
     )
 

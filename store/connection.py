@@ -143,10 +143,10 @@ class Catalog:
     def _turnstile(self, mode: int, deadline: float, *, skip: bool) -> Iterator[None]:
         """Hold the gate file in ``mode`` while opening a connection (``skip``: a nested read, whose
         thread already has the catalog open, goes straight in)."""
-        if skip:
+        fd = None if skip else self._open_gate(shared=mode == fcntl.LOCK_SH)
+        if fd is None:
             yield
             return
-        fd = os.open(self.root / ".catalog.gate", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             while True:
                 try:
@@ -159,6 +159,20 @@ class Catalog:
             yield
         finally:
             os.close(fd)  # releases the lock
+
+    def _open_gate(self, *, shared: bool) -> int | None:
+        """The gate file's descriptor. A reader of a store it may not write (a read-only mount, another
+        user's store) opens it read-only, or goes in without it: it can hold off no writer there anyway."""
+        gate = self.root / ".catalog.gate"
+        try:
+            return os.open(gate, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            if not shared:
+                raise
+        try:
+            return os.open(gate, os.O_RDONLY)
+        except OSError:
+            return None
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:

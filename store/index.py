@@ -376,12 +376,16 @@ def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ..
     keys = rows.select(list(KEY_COLUMNS)).replace_schema_metadata({"set_version": version})
     paths["index"].parent.mkdir(parents=True, exist_ok=True)
     tmp = {name: temporary_path(path) for name, path in paths.items()}
-    faiss.write_index(index, str(tmp["index"]))
-    pq.write_table(keys, tmp["rows"])
-    tmp["record"].write_text(json.dumps({"version": version, "metric": metric, "views": views, "factory": factory,
-                                         "rows": keys.num_rows}))
-    for name in ("index", "rows", "record"):  # the record last: it marks a complete index
-        os.replace(tmp[name], paths[name])
+    try:
+        faiss.write_index(index, str(tmp["index"]))
+        pq.write_table(keys, tmp["rows"])
+        tmp["record"].write_text(json.dumps({"version": version, "metric": metric, "views": views, "factory": factory,
+                                             "rows": keys.num_rows}))
+        for name in ("index", "rows", "record"):  # the record last: it marks a complete index
+            os.replace(tmp[name], paths[name])
+    finally:  # a failed write (a full disk) leaves no temporary file behind
+        for path in tmp.values():
+            path.unlink(missing_ok=True)
     return factory, keys, index
 
 

