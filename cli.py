@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 import app
-from app.defaults import DEFAULT_DEVICE, DEFAULT_METRIC, DEFAULT_ROOT, DEFAULT_VIEWS
+from app.defaults import DEFAULT_DEVICE, DEFAULT_METRIC, DEFAULT_ROOT, DEFAULT_VIEWS, SQL_ROW_LIMIT, SQL_TIME_LIMIT_S
 from app.encode import to_json
 from app.errors import ActionstoreError, translate
 
@@ -296,16 +296,22 @@ def backbones(fmt: str) -> None:
 
 @main.command()
 @click.argument("query")
+@click.option("--limit", type=click.IntRange(min=1), default=SQL_ROW_LIMIT, show_default=True, help="Rows returned at most.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=SQL_TIME_LIMIT_S,
+              show_default=True, help="Seconds the query may run.")
 @format_option
 @click.pass_obj
-def sql(obj: Context, query: str, fmt: str) -> None:
+def sql(obj: Context, query: str, fmt: str, **limits: Any) -> None:
     """Run read-only SQL over the catalog and the sets' views.
 
     Each set is a view emb_<set name> (vector as FLOAT[dim]) with centroids_<set name> (label, n,
     centroid); emb and centroids alias the default set; embeddings unions all sets. Distances:
-    array_distance(a, b), array_cosine_distance(a, b).
+    array_distance(a, b), array_cosine_distance(a, b). Only the store's own tables and views are
+    readable; rows and time are bounded.
     """
-    r = app.sql(obj.store, query)
+    r = app.sql(obj.store, query, **limits)
+    if r.truncated:
+        info(f"note: stopped at the row limit of {r.row_limit} rows; pass --limit to see more")
     emit(r.records(), fmt) if fmt == "json" else table(r.columns, r.rows, fmt)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.defaults import DEFAULT_ROOT, views_or_all
-from app.errors import job
+from app.defaults import DEFAULT_ROOT, SQL_ROW_LIMIT, SQL_TIME_LIMIT_S, views_or_all
+from app.errors import InvalidInput, job
 from app.results import (BackboneInfo, CheckResult, DatasetCsv, ErrorRow, FilesWritten, IngestResult, RemoveResult, SetInfo, Skipped,
                          SqlResult, VideoRef)
 from embed import DEFAULT_BACKBONE, resolve_set
@@ -69,10 +69,13 @@ def list_errors(store: Store) -> list[ErrorRow]:
 
 
 @job
-def sql(store: Store, query: str) -> SqlResult:
-    """Read-only SQL over the catalog and the sets' views (``emb``/``centroids`` alias the default set)."""
-    columns, rows = store.sql(query, default_backbone=DEFAULT_BACKBONE)
-    return SqlResult(columns, [list(r) for r in rows])
+def sql(store: Store, query: str, *, limit: int = SQL_ROW_LIMIT, timeout_s: float = SQL_TIME_LIMIT_S) -> SqlResult:
+    """Read-only, sandboxed SQL over the catalog and the sets' views (``emb``/``centroids`` alias the
+    default set): at most ``limit`` rows, interrupted after ``timeout_s`` seconds."""
+    if limit < 1 or not timeout_s > 0:
+        raise InvalidInput(f"limit {limit} / timeout {timeout_s}: both must be positive", param="limit")
+    columns, rows = store.sql(query, default_backbone=DEFAULT_BACKBONE, limit=limit, timeout_s=timeout_s)
+    return SqlResult(columns, [list(r) for r in rows[:limit]], limit, timeout_s, len(rows) > limit)
 
 
 @job

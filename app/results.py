@@ -141,6 +141,9 @@ class DemoDataResult:
 class SqlResult:
     columns: list[str]
     rows: list[list[Any]]
+    row_limit: int
+    time_limit_s: float
+    truncated: bool  # more rows than row_limit: only the first row_limit are here
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as ``{column: value}`` (a repeated column name keeps its last value)."""

@@ -26,7 +26,8 @@ from store.errors import StoreBusy, StoreError, StoreLocked
 from store.locking import writer_lock
 from store.schema import DDL, SCHEMA_VERSION
 
-BUSY = (duckdb.IOException, duckdb.ConnectionException)  # another process / another mode in this process
+# another process; another mode in this process; a sandboxed reader (``sandbox=``) holding the file in this process
+BUSY = (duckdb.IOException, duckdb.ConnectionException, duckdb.ResourceInUseException)
 RETRY_S = 0.02
 
 
@@ -115,8 +116,11 @@ class Catalog:
                 self._owner.notify_all()
 
     @contextmanager
-    def connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open the catalog; retries while it is busy (a writer commits, or readers finish)."""
+    def connect(self, *, read_only: bool, sandbox: dict[str, Any] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the catalog; retries while it is busy (a writer commits, or readers finish).
+
+        ``sandbox``: a private in-memory DuckDB made with that config, with the catalog attached
+        read-only as its default database, so settings its caller locks down stay on it alone."""
         if read_only and not self.exists():
             raise StoreError(f"{self.root}: no store here yet; run `actionstore ingest DIR` first (or pass --store)")
         if not read_only and not self.holds_lock:
@@ -126,7 +130,7 @@ class Catalog:
         with self._turnstile(fcntl.LOCK_SH if read_only else fcntl.LOCK_EX, deadline, skip=opened > 0 and read_only):
             while True:
                 try:
-                    con = duckdb.connect(str(self.path), read_only=read_only)
+                    con = self._open(read_only, sandbox)
                     break
                 except BUSY as exc:
                     if time.monotonic() >= deadline:
@@ -138,6 +142,18 @@ class Catalog:
         finally:
             con.close()
             self._local.open -= 1
+
+    def _open(self, read_only: bool, sandbox: dict[str, Any] | None) -> duckdb.DuckDBPyConnection:
+        if sandbox is None:
+            return duckdb.connect(str(self.path), read_only=read_only)
+        con = duckdb.connect(":memory:", config=sandbox)
+        try:
+            con.execute("ATTACH '{}' AS catalog (READ_ONLY)".format(str(self.path).replace("'", "''")))
+            con.execute("USE catalog")
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     @contextmanager
     def _turnstile(self, mode: int, deadline: float, *, skip: bool) -> Iterator[None]:

@@ -161,5 +161,6 @@ class Store:
 
     # -- SQL (store.sql) ------------------------------------------------------------------------
 
-    def sql(self, query: str, *, default_backbone: str | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-        return run_sql(self.catalog, query, default_backbone=default_backbone)
+    def sql(self, query: str, *, default_backbone: str | None = None, limit: int | None = None,
+            timeout_s: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        return run_sql(self.catalog, query, default_backbone=default_backbone, limit=limit, timeout_s=timeout_s)
