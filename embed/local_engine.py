@@ -66,7 +66,7 @@ class LocalEngine:
         def read_forward() -> None:
             done_tasks, launched = in_flight.pop()
             batch.extend(finite_rows(done_tasks, collect(launched), report))
-            if len(batch) >= batch_size:
+            while len(batch) >= batch_size:  # parts of batch_size rows, whatever the forward batch
                 commit()
 
         def forward() -> None:
@@ -86,8 +86,8 @@ class LocalEngine:
         def commit() -> None:
             if committing:
                 committing.pop().result()
-            committing.append(writer.submit(write, list(batch)))
-            batch.clear()
+            committing.append(writer.submit(write, batch[:batch_size]))
+            del batch[:batch_size]
 
         bar = progress_bar(total=len(tasks), desc=f"{desc} {eset.name}", unit="clip", enabled=progress)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-writer") as writer:
@@ -103,7 +103,7 @@ class LocalEngine:
                 forward()
             if in_flight:
                 read_forward()
-            if batch:
+            while batch:
                 commit()
             if committing:
                 committing.pop().result()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import torch
 
@@ -41,7 +42,8 @@ def test_embed_fills_the_store_and_a_second_run_runs_no_model(store: Store, vide
 def test_every_stored_vector_is_its_own_clips_across_overlapped_forwards_and_commits(store: Store, videos: Path) -> None:
     ingest(store, videos)  # 20 clips: forwards of 8, 8, 4, each read one forward late, each committed in the writer thread
     report = embed_store(store, backbone="tiny3d", frames=4, batch_size=3, progress=False)
-    assert (report.embedded, report.files_written) == (20, 3)
+    assert (report.embedded, report.files_written) == (20, 7)  # parts of --batch-size rows, not of the forward batch
+    assert sorted(pq.read_metadata(p).num_rows for p in store.set_files(report.set.set_id)) == [2] + [3] * 6
     for video in store.videos():
         np.testing.assert_allclose(store.stored_vector(report.set.set_id, video["video_id"]),
                                    embed_clip(video["path"], report.set), atol=1e-5)
