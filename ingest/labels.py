@@ -12,6 +12,7 @@ from typing import Any
 from ingest.errors import IngestError
 
 ORIGINAL_COLUMNS = ("CLASS", "LABEL", "PATH_VIDEO", "ENG_CLASS")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell that starts so as a formula
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def read_labels_csv(path: str | Path) -> list[LabelNames]:
     if missing:
         raise IngestError(f"{path}: missing column(s) {','.join(missing)}; a labels CSV needs {','.join(ORIGINAL_COLUMNS)}")
     names: dict[str, LabelNames] = {}
+    first_line: dict[str, int] = {}
     try:
         rows = list(enumerate(reader, start=2))
     except csv.Error as exc:
@@ -53,11 +55,34 @@ def read_labels_csv(path: str | Path) -> list[LabelNames]:
         parts = PurePosixPath(row["PATH_VIDEO"].strip().replace("\\", "/")).parts
         if len(parts) < 2:
             raise IngestError(f"{path}:{line}: PATH_VIDEO {row['PATH_VIDEO']!r} has no label folder; use <label>/<file>")
+        if ".." in parts or parts[0] == "/":
+            raise IngestError(f"{path}:{line}: PATH_VIDEO {row['PATH_VIDEO']!r} leaves the dataset ('..' or an absolute "
+                              "path); use <label>/<file>")
         label = parts[-2]
-        names[label] = LabelNames(label, row["ENG_CLASS"].strip(), row["CLASS"].strip(), _class_index(path, line, row["LABEL"]))
+        entry = LabelNames(label, _cell(row["ENG_CLASS"]), _cell(row["CLASS"]), _class_index(path, line, row["LABEL"]))
+        if label in names and names[label] != entry:
+            raise IngestError(f"{path}:{line}: label {label!r} is named {_names(entry)} here but {_names(names[label])} "
+                              f"on line {first_line[label]}; give each label one set of names")
+        names[label] = entry
+        first_line.setdefault(label, line)
     if not names:
         raise IngestError(f"{path}: no rows; a labels CSV needs {','.join(ORIGINAL_COLUMNS)} and one row per clip")
     return sorted(names.values(), key=lambda n: n.label)
+
+
+def _names(entry: LabelNames) -> str:
+    return f"{entry.name_it!r}/{entry.name_en!r} (LABEL {entry.class_index})"
+
+
+def _cell(value: str) -> str:
+    """A name as written: stripped, and without the quote that ``write_labels_csv`` puts before a formula."""
+    value = value.strip()
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_START) else value
+
+
+def _safe(value: object) -> object:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading quote."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 def _class_index(path: Path, line: int, value: str) -> int | None:
@@ -95,7 +120,7 @@ def write_labels_csv(path: str | Path, rows: list[tuple[str, int, str, str]]) ->
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(ORIGINAL_COLUMNS)
-            writer.writerows(rows)
+            writer.writerows([[_safe(v) for v in row] for row in rows])
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

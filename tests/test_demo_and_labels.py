@@ -96,3 +96,27 @@ def test_labels_csv_saved_by_a_spreadsheet_in_cp1252(tmp_path: Path) -> None:
     path.write_bytes("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\nsvitare però,3,svitare/a.mp4,unscrew\n".encode("cp1252"))
     (names,) = read_labels_csv(path)
     assert (names.label, names.name_it, names.class_index) == ("svitare", "svitare però", 3)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\navvitare,0,screw/a.mp4,screw\nsvitare,0,screw/b.mp4,screw\n",
+     r"labels.csv:3: label 'screw' is named 'svitare'/'screw' \(LABEL 0\) here but 'avvitare'/'screw' \(LABEL 0\) on line 2"),
+    ("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\nx,0,../../etc/a.mp4,x\n", r"labels.csv:2: PATH_VIDEO '../../etc/a.mp4' leaves the dataset"),
+    ("CLASS,LABEL,PATH_VIDEO,ENG_CLASS\nx,0,/etc/a.mp4,x\n", r"labels.csv:2: PATH_VIDEO '/etc/a.mp4' leaves the dataset"),
+])
+def test_labels_csv_defects_are_refused_with_the_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(content)
+    with pytest.raises(IngestError, match=message):
+        read_labels_csv(path)
+
+
+def test_formula_looking_names_go_out_as_text_and_come_back(tmp_path: Path) -> None:
+    from ingest.labels import write_labels_csv
+
+    path = tmp_path / "out.csv"
+    write_labels_csv(path, [("=HYPERLINK(\"http://x\")", 0, "screw/a.mp4", "+screw"), ("svitare", 1, "unscrew/b.mp4", "unscrew")])
+    lines = path.read_text().splitlines()
+    assert lines[1].startswith("\"'=HYPERLINK(") and ",'+screw" in lines[1]
+    names = {n.label: n for n in read_labels_csv(path)}
+    assert (names["screw"].name_it, names["screw"].name_en) == ("=HYPERLINK(\"http://x\")", "+screw")
