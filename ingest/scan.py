@@ -31,6 +31,10 @@ def scan_folder(root: str | Path, *, progress: bool = True) -> ScanResult:
     seen: dict[str, str] = {}
     for label, path in progress_bar(found.videos, desc="probing", unit="clip", enabled=progress):
         resolved = str(path.resolve())
+        if not _utf8(resolved):
+            result.errors.append((_printable(resolved), "the file or folder name is not valid UTF-8; rename it (the catalog "
+                                  "stores names as text), then ingest again"))
+            continue
         try:
             info = probe(path)
         except UnreadableVideo as exc:
@@ -43,3 +47,16 @@ def scan_folder(root: str | Path, *, progress: bool = True) -> ScanResult:
         seen[video_id] = resolved
         result.videos.append(asdict(info) | {"path": resolved, "label": label, "video_id": video_id})
     return result
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a name of undecodable bytes, carried as surrogates (PEP 383)
+        return False
+    return True
+
+
+def _printable(path: str) -> str:
+    """A path with its undecodable bytes shown as ``\\xNN``, so it can be stored and shown as text."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

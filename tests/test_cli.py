@@ -224,3 +224,20 @@ def test_embed_says_when_clips_have_fewer_frames_than_asked(runner: CliRunner, s
     refused = run(runner, store, "embed", "--backbone", "flow_motion", "--frames", "24", "--short-clips", "refuse")
     assert refused.exit_code == 3 and "short.mp4: has 12 frames, fewer than the 24 asked" in refused.stderr
     assert store.get_set("flow_motion_f24").num_vectors == 1
+
+
+def test_names_that_are_not_utf8_are_listed_and_the_rest_is_ingested(runner: CliRunner, store: Store, videos: Path) -> None:
+    import os
+    import shutil
+
+    clip = next(videos.glob("screw/*.mp4"))
+    folder = os.path.join(os.fsencode(videos), b"bad\xff")
+    os.mkdir(folder)
+    shutil.copy(os.fsencode(next(videos.glob("unscrew/*.mp4"))), os.path.join(folder, b"x.mp4"))
+    shutil.move(os.fsencode(clip), os.fsencode(clip.with_name("name")) + b"\xfe.mp4")
+    result = run(runner, store, "ingest", videos)
+    assert result.exit_code == 3, result.output
+    assert len(store.videos()) == 19  # 20 clips, one renamed to bytes that are not UTF-8; the copy is refused too
+    errors = {e["path"]: e["reason"] for e in store.errors()}
+    assert set(errors) == {f"{videos.resolve()}/bad\\xff/x.mp4", f"{clip.parent.resolve()}/name\\xfe.mp4"}
+    assert all("not valid UTF-8; rename it" in reason for reason in errors.values())
