@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import errno
+import os
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.errors import IngestError
@@ -18,6 +21,7 @@ class Discovered:
 
     videos: list[tuple[str, Path]]  # (label, path), sorted
     ignored: list[Path]  # files that are not videos by extension, or not inside a label folder
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)  # video names that are no regular file, and why
 
 
 def is_video_name(path: Path) -> bool:
@@ -37,6 +41,7 @@ def discover(root: str | Path) -> Discovered:
         raise IngestError(f"{root}: not a directory; pass the folder that holds one sub-folder per action label")
     videos: list[tuple[str, Path]] = []
     ignored: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -44,11 +49,32 @@ def discover(root: str | Path) -> Discovered:
             ignored.append(entry)
             continue
         for path in sorted(entry.rglob("*")):
-            if not path.is_file() or any(part.startswith(".") for part in path.relative_to(entry).parts):
+            if any(part.startswith(".") for part in path.relative_to(entry).parts):
+                continue
+            if not path.is_file():
+                reason = not_a_file(path) if is_video_name(path) else None
+                if reason:
+                    unreadable.append((path, reason))
                 continue
             (videos.append((entry.name, path)) if is_video_name(path) else ignored.append(path))
-    if not videos:
+    if not videos and not unreadable:
         raise IngestError(
             f"{root}: no video files found; expected {root}/<label>/<clip>.mp4 (or .mov, .mkv, .avi, .webm, .gif ...)"
         )
-    return Discovered(videos=videos, ignored=ignored)
+    return Discovered(videos=videos, ignored=ignored, unreadable=unreadable)
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` (named like a video) is no file to read: a broken or looping link, or a special file;
+    None for a folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop; point the link at a clip or remove it"
+        return f"a symbolic link to nothing ({os.readlink(path)} is gone); fix or remove the link" if path.is_symlink() \
+            else f"cannot be read ({exc.strerror}); check its permissions"
+    if stat.S_ISDIR(mode):
+        return None
+    kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device or special file"
+    return f"{kind}, not a file; remove it from the dataset"

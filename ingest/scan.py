@@ -27,7 +27,7 @@ def scan_folder(root: str | Path, *, progress: bool = True) -> ScanResult:
     A second file with the same bytes as one already found is reported as an error (stored once).
     """
     found = discover(root)
-    result = ScanResult(ignored=found.ignored)
+    result = ScanResult(ignored=found.ignored, errors=[(_printable(str(p.absolute())), _printable(why)) for p, why in found.unreadable])
     seen: dict[str, str] = {}
     for label, path in progress_bar(found.videos, desc="probing", unit="clip", enabled=progress):
         resolved = str(path.resolve())

@@ -124,7 +124,11 @@ def ingest_errors(catalog: Catalog) -> list[dict[str, Any]]:
 
 def find_video(catalog: Catalog, ref: str | Path) -> dict[str, Any] | None:
     """The catalogued video with this id or at this path (resolved), else None."""
-    rows = catalog.query("SELECT * FROM videos WHERE video_id = ? OR path = ?", [str(ref), str(Path(ref).resolve())])
+    try:
+        path = str(Path(ref).resolve())
+    except (RuntimeError, OSError):  # a symbolic link loop: no catalogued path
+        path = str(ref)
+    rows = catalog.query("SELECT * FROM videos WHERE video_id = ? OR path = ?", [str(ref), path])
     return rows[0] if rows else None
 
 

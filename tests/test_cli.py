@@ -241,3 +241,22 @@ def test_names_that_are_not_utf8_are_listed_and_the_rest_is_ingested(runner: Cli
     errors = {e["path"]: e["reason"] for e in store.errors()}
     assert set(errors) == {f"{videos.resolve()}/bad\\xff/x.mp4", f"{clip.parent.resolve()}/name\\xfe.mp4"}
     assert all("not valid UTF-8; rename it" in reason for reason in errors.values())
+
+
+def test_links_and_special_files_are_listed_not_dropped(runner: CliRunner, store: Store, videos: Path) -> None:
+    import os
+
+    folder = videos / "screw"
+    (folder / "loop.mp4").symlink_to("loop.mp4")
+    (folder / "dangling.mp4").symlink_to(videos / "gone.mp4")
+    os.mkfifo(folder / "pipe.mp4")
+    (folder / "folder.mp4").mkdir()
+    result = run(runner, store, "ingest", videos)
+    assert result.exit_code == 3, result.output
+    assert len(store.videos()) == 20
+    reasons = {Path(e["path"]).name: e["reason"] for e in store.errors()}
+    assert set(reasons) == {"loop.mp4", "dangling.mp4", "pipe.mp4"}
+    assert "symbolic link loop" in reasons["loop.mp4"] and "link to nothing" in reasons["dangling.mp4"]
+    assert "named pipe (FIFO)" in reasons["pipe.mp4"]
+    assert run(runner, store, "embed", "--backbone", "tiny3d", "--frames", "4").exit_code == 0
+    assert_one_line_error(run(runner, store, "neighbors", folder / "loop.mp4"), "loop.mp4", "no such file")
