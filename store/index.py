@@ -13,6 +13,7 @@ or built by one thread while the others wait for it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -351,15 +352,23 @@ def _load(paths: dict[str, Path], version: str, notify: Notify | None) -> tuple[
         if record["version"] != version:
             _say(notify, f"index {paths['index'].name}: the set changed since it was built; rebuilding")
             return None
+        if record.get("sha256") != _sha256(paths["index"]):
+            _say(notify, f"index {paths['index'].name}: its file changed since it was built (checksum); rebuilding")
+            return None
         keys = pq.read_table(paths["rows"])
         index = faiss.read_index(str(paths["index"]))
         built_for = (keys.schema.metadata or {}).get(b"set_version", b"").decode()
-        if index.ntotal != keys.num_rows or keys.num_rows != record["rows"] or built_for != version:
+        if index.ntotal != keys.num_rows or keys.num_rows != record["rows"] or built_for != version or index.d != record["dim"]:
             raise ValueError(f"{index.ntotal} vectors, {keys.num_rows} row keys of version {built_for or '?'}: mixed files")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, pa.ArrowException) as exc:
         _say(notify, f"index {paths['index']}: unreadable ({' '.join(str(exc).split())[:120]}); rebuilding")
         return None
     return record["factory"], keys, index
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ...] | None, kind: str, version: str,
@@ -380,7 +389,7 @@ def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ..
         faiss.write_index(index, str(tmp["index"]))
         pq.write_table(keys, tmp["rows"])
         tmp["record"].write_text(json.dumps({"version": version, "metric": metric, "views": views, "factory": factory,
-                                             "rows": keys.num_rows}))
+                                             "rows": keys.num_rows, "dim": index.d, "sha256": _sha256(tmp["index"])}))
         for name in ("index", "rows", "record"):  # the record last: it marks a complete index
             os.replace(tmp[name], paths[name])
     finally:  # a failed write (a full disk) leaves no temporary file behind

@@ -116,10 +116,29 @@ def test_saved_index_is_reused_and_a_corrupt_one_rebuilt(store: Store, videos: P
     paths["index"].write_bytes(b"garbage")
     forget_open_indexes()
     assert nearest(store, eset.set_id, vectors[:3], 5, notify=messages.append) == expected
-    assert any("unreadable" in m and "rebuilding" in m for m in messages)
+    assert any("changed since it was built" in m and "rebuilding" in m for m in messages)
     paths["rows"].unlink()
     forget_open_indexes()
     assert nearest(store, eset.set_id, vectors[:3], 5) == expected
+
+
+@pytest.mark.parametrize("swap", ["altered vectors", "another dimension"])
+def test_an_altered_or_swapped_index_file_is_rebuilt_not_used(store: Store, videos: Path, swap: str) -> None:
+    import faiss
+
+    eset, _, vectors = fill(store, videos)
+    expected = nearest(store, eset.set_id, vectors[:3], 5)
+    paths = index_paths(store, eset.set_id, "l2", ("original",), "auto")
+    dim = DIM if swap == "altered vectors" else DIM + 3
+    faiss.write_index(build_index(clustered(len(vectors), seed=9)[:, :DIM].repeat(2, axis=1)[:, :dim], "l2", "Flat"),
+                      str(paths["index"]))  # same row count, other vectors
+    forget_open_indexes()
+    messages: list[str] = []
+    assert nearest(store, eset.set_id, vectors[:3], 5, notify=messages.append) == expected
+    assert any("changed since it was built (checksum); rebuilding" in m for m in messages)
+    forget_open_indexes()
+    again: list[str] = []
+    assert nearest(store, eset.set_id, vectors[:3], 5, notify=again.append) == expected and again == []  # whole again
 
 
 def test_filters_by_label_and_own_video(store: Store, videos: Path) -> None:
