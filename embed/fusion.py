@@ -8,7 +8,6 @@ backbone and fused the same way.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pyarrow as pa

@@ -9,7 +9,6 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from cli import main
 from store import Store
 from tests.test_cli import assert_one_line_error, embedded, run  # noqa: F401 - the fixture
 from tests.test_store import snapshot
