@@ -93,8 +93,8 @@ def _check_set(store: Store, eset: EmbeddingSet, rows: list[dict], report: Check
 def _check_strays(store: Store, listed: set[str], report: CheckReport, repair: bool) -> None:
     """Parts no manifest lists (a crash between write and commit) and temporary files of gone writers."""
     folder = store.embeddings_dir
-    unlisted = sorted(p for p in folder.glob("*/*.parquet") if str(p.relative_to(store.root)) not in listed) \
-        if folder.is_dir() else []
+    unlisted = sorted(p for p in folder.glob("*/*.parquet")
+                      if str(p.relative_to(store.root)) not in listed and not p.name.startswith(TMP_PREFIX))
     temps = sorted(store.root.rglob(f"{TMP_PREFIX}*"))
     live = [p for p in temps if writer_alive(p)]
     if live:

@@ -354,12 +354,12 @@ def read_saved(paths: dict[str, Path], version: str, dim: int | None = None) -> 
     Raises ``IndexStale`` or ``IndexDamaged`` (a missing record is damage too)."""
     import faiss
 
-    name = paths["index"].name
+    name = paths["index"]
     try:
         record = json.loads(paths["record"].read_text())
         if record["version"] != version:
             raise IndexStale(f"index {name}: the set changed since it was built")
-        if record.get("sha256") != sha256_file(paths["index"]):
+        if record.get("sha256") != sha256_file(name):
             raise IndexDamaged(f"index {name}: its file changed since it was built (checksum)")
         keys = pq.read_table(paths["rows"])
         index = faiss.read_index(str(paths["index"]))
@@ -369,7 +369,7 @@ def read_saved(paths: dict[str, Path], version: str, dim: int | None = None) -> 
         if dim is not None and index.d != dim:
             raise ValueError(f"{index.d}-d vectors in a {dim}-d set")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, pa.ArrowException) as exc:
-        raise IndexDamaged(f"index {paths['index']}: unreadable ({' '.join(str(exc).split())[:120]})") from exc
+        raise IndexDamaged(f"index {name}: unreadable ({' '.join(str(exc).split())[:120]})") from exc
     return record["factory"], keys, index
 
 
