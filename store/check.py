@@ -43,10 +43,12 @@ class CheckReport:
 
 def check_store(store: Store, *, repair: bool = False) -> CheckReport:
     """Check the store (see the module's doc); with ``repair``, also fix what is derived or stray."""
+    if not store.exists():  # before ``writing()``, which would create one
+        raise StoreError(f"{store.root}: no store here yet; pass --store with the store to check")
     report = CheckReport()
     report.checked.update(sets=0, parts=0, vectors=0, indexes=0)
-    listed = {r["file"]: r for r in store.query("SELECT * FROM embedding_files")}
-    with store.writing() if repair else nullcontext():
+    with store.writing() if repair else nullcontext():  # the manifest read under the lock: no commit slips past
+        listed = {r["file"]: r for r in store.query("SELECT * FROM embedding_files")}
         sets = {s.set_id: s for s in store.sets()}
         for eset in sets.values():
             _check_set(store, eset, [r for r in listed.values() if r["set_id"] == eset.set_id], report)
