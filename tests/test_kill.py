@@ -29,17 +29,19 @@ from store import Store
 ROOT = Path(__file__).resolve().parents[1]
 FLOW = ["--backbone", "flow_motion", "--frames", "16"]
 CLIPS = 4  # 2 labels x 2 clips
-KILLS = {"embed": range(9), "augment": range(6), "index": range(5)}  # seeds: one test id each, 20 in all
-REPAIRABLE = ("check --repair removes them", "check --repair rebuilds it")
+KILLS = {"embed": range(10), "augment": range(7), "index": range(5)}  # seeds: one test id each, 22 in all
+REPAIRABLE = ("check --repair removes them", "check --repair rebuilds it (a search would too)")
 
 
 @dataclass
 class Scenario:
-    """A command, the store it starts from, and what its uninterrupted run left."""
+    """A command, the store it starts from, and what its uninterrupted run left and how long it took:
+    ``startup`` seconds until its first new part (its whole run when it writes none), ``work`` after that."""
 
     args: list[str]
     start: Path
-    seconds: float
+    startup: float
+    work: float
     vectors: dict[tuple[str, str, str, int], np.ndarray]
     views: dict[tuple[str, str], tuple[int, str]]
     stdout: str
@@ -50,11 +52,25 @@ def cli(store: Path, args: list[str]) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish(store: Path, args: list[str]) -> str:
-    """Run a command to the end; its stdout."""
-    out, err = cli(store, args).communicate(timeout=300)
-    assert not err.count("Traceback"), err
+def finish(process: subprocess.Popen) -> str:
+    """Wait for a command to end; its stdout."""
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0 and not err.count("Traceback"), err
     return out
+
+
+def parts(store: Path) -> int:
+    """Part files on disk (committed or not)."""
+    return len(list(store.glob("embeddings/*/part-*.parquet")))
+
+
+def until_committing(process: subprocess.Popen, store: Path, before: int) -> bool:
+    """Wait until the command has written a part (True) or has ended (False)."""
+    while process.poll() is None:
+        if parts(store) > before:
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def stored(store: Store) -> tuple[dict[tuple[str, str, str, int], np.ndarray], dict[tuple[str, str], tuple[int, str]]]:
@@ -81,32 +97,49 @@ def scenarios(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     ingested, embedded = root / "ingested", root / "embedded"
     app.ingest(Store(ingested), root / "videos", progress=False)
     shutil.copytree(ingested, embedded)
-    finish(embedded, ["embed", *FLOW])
+    finish(cli(embedded, ["embed", *FLOW]))
     clip = Store(embedded).videos()[0]["path"]
+    neighbors = ["neighbors", clip, "-k", "4", "--format", "json"]
+    stale = root / "stale-index"  # an index saved, then a clip added: the killed search rebuilds over the old files
+    shutil.copytree(embedded, stale)
+    finish(cli(stale, neighbors))
+    (root / "more" / "screw").mkdir(parents=True)
+    shutil.copy(demo_root / "new" / "screw.mp4", root / "more" / "screw" / "extra.mp4")
+    app.ingest(Store(stale), root / "more", progress=False)
+    finish(cli(stale, ["embed", *FLOW]))
     commands = {"embed": (["embed", *FLOW, "--windows", "1:1", "--batch-size", "1"], ingested),
                 "augment": (["augment", "--views", "2", "--batch-size", "1"], embedded),
-                "index": (["neighbors", clip, "-k", "4", "--format", "json"], embedded)}
+                "index": (neighbors, stale)}
     found = {}
     for name, (args, start) in commands.items():
         target = root / f"reference-{name}"
         shutil.copytree(start, target)
-        began = time.perf_counter()
-        out = finish(target, args)
-        found[name] = Scenario(args, start, time.perf_counter() - began, *stored(Store(target)), out)
+        began, before, process = time.perf_counter(), parts(target), cli(target, args)
+        first = time.perf_counter() - began if until_committing(process, target, before) else None
+        out = finish(process)
+        took = time.perf_counter() - began
+        found[name] = Scenario(args, start, first or took, took - (first or took), *stored(Store(target)), out)
     return found
 
 
 def kill(scenario: Scenario, store: Path, seed: int) -> list[str]:
-    """Start the command and SIGKILL it at a seeded moment (every third seed: kill its rerun too); the part
-    files on disk at each kill that landed (a run that ended first was not killed)."""
+    """Start the command and SIGKILL it at a seeded moment (every third seed: kill its rerun too); what had
+    been written at each kill that landed (a run that ended first was not killed).
+
+    A quarter of the moments fall in start-up (uniform over its measured length); the rest, counted from
+    the first part the run writes, over the measured rest of the run (its last commits, then its exit)."""
     rng = random.Random(seed)
     landed = []
     for _ in range(1 + (seed % 3 == 1)):
+        draw, before = rng.random(), parts(store)
         process = cli(store, scenario.args)
-        time.sleep(rng.uniform(0.0, scenario.seconds))
+        if draw < 0.25 or not scenario.work:
+            time.sleep(rng.uniform(0.0, scenario.startup + scenario.work))
+        elif until_committing(process, store, before):
+            time.sleep((draw - 0.25) / 0.75 * scenario.work)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
-            landed.append(f"{len(list(store.glob('embeddings/*/*.parquet')))} parts")
+            landed.append(f"{parts(store) - before} new part files")
         process.communicate()
     return landed
 
@@ -134,8 +167,8 @@ def test_killed_and_resumed_equals_an_uninterrupted_run(scenarios: dict[str, Sce
     shutil.copytree(scenario.start, tmp_path / "store")
     landed = kill(scenario, tmp_path / "store", seed)
     store = Store(tmp_path / "store")
-    on_disk, committed, strays = len(list(store.embeddings_dir.glob("*/*.parquet"))), visible_rows(store), repairable(store)
-    out = finish(store.root, scenario.args)  # resumed as the user would: the same command
+    committed, strays = visible_rows(store), repairable(store)
+    out = finish(cli(store.root, scenario.args))  # resumed as the user would: the same command
     if name == "index":
         assert json.loads(out)["neighbors"] == json.loads(scenario.stdout)["neighbors"]
     vectors, views = stored(store)
@@ -147,4 +180,4 @@ def test_killed_and_resumed_equals_an_uninterrupted_run(scenarios: dict[str, Sce
         assert app.check(store, repair=True).ok and app.check(store).ok
         assert stored(store)[0].keys() == vectors.keys()
     print(f"{name} seed {seed}: killed at {landed or 'none (the run ended first)'} "
-          f"({on_disk} part files, {committed} rows committed, strays: {strays})")
+          f"({committed} rows committed; strays: {strays})")
