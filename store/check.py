@@ -47,12 +47,15 @@ def check_store(store: Store, *, repair: bool = False) -> CheckReport:
         raise StoreError(f"{store.root}: no store here yet; pass --store with the store to check")
     report = CheckReport()
     report.checked.update(sets=0, parts=0, vectors=0, indexes=0)
-    with store.writing() if repair else nullcontext():  # the manifest read under the lock: no commit slips past
+    with store.writing() if repair else nullcontext():  # repairing: no commit happens meanwhile
+        # a part is renamed into place, then listed: the files are seen before the manifest is read, so a
+        # commit in between (a writer beside a read-only check) does not make a committed part look stray
+        on_disk = sorted(store.embeddings_dir.glob("*/part-*.parquet"))
         listed = {r["file"]: r for r in store.query("SELECT * FROM embedding_files")}
         sets = {s.set_id: s for s in store.sets()}
         for eset in sets.values():
             _check_set(store, eset, [r for r in listed.values() if r["set_id"] == eset.set_id], report)
-        _check_strays(store, set(listed), report, repair)
+        _check_strays(store, [p for p in on_disk if str(p.relative_to(store.root)) not in listed], report, repair)
         _check_indexes(store, sets, report, repair)
     unsummed = sum(1 for r in listed.values() if not r.get("sha256"))
     if unsummed:
@@ -92,11 +95,8 @@ def _check_set(store: Store, eset: EmbeddingSet, rows: list[dict], report: Check
         report.problems.append(f"set {eset.name}: {len(doubled)} row key(s) stored more than once, e.g. {doubled[0]}")
 
 
-def _check_strays(store: Store, listed: set[str], report: CheckReport, repair: bool) -> None:
+def _check_strays(store: Store, unlisted: list[Path], report: CheckReport, repair: bool) -> None:
     """Parts no manifest lists (a crash between write and commit) and temporary files of gone writers."""
-    folder = store.embeddings_dir
-    unlisted = sorted(p for p in folder.glob("*/*.parquet")
-                      if str(p.relative_to(store.root)) not in listed and not p.name.startswith(TMP_PREFIX))
     temps = sorted(store.root.rglob(f"{TMP_PREFIX}*"))
     live = [p for p in temps if writer_alive(p)]
     if live:
