@@ -179,3 +179,16 @@ def test_parts_committed_before_checksums_are_noted_and_new_ones_get_one(store: 
     assert sums.count(None) == 6 and len(sums) == 7
     code, problems, notes, _ = check(store)
     assert (code, problems) == (0, []) and "6 part(s) committed before checksums" in notes[-1]
+
+
+def test_a_check_beside_a_running_embed_finds_nothing_wrong(store: Store) -> None:
+    """Parts committed while ``check`` reads are never taken for strays, nor a running writer's temporary files."""
+    root = Path(__file__).resolve().parents[1]
+    writer = subprocess.Popen([sys.executable, "cli.py", "--store", str(store.root), "embed", "--backbone", "flow_motion",
+                               "--frames", "16", "--batch-size", "1"], cwd=root, stderr=subprocess.PIPE, text=True)
+    results = []
+    while writer.poll() is None:
+        results.append(app.check(store))
+    assert writer.wait() == 0, writer.stderr.read()
+    assert len(results) > 1 and all(r.ok for r in results), [r.problems for r in results if not r.ok]
+    assert sum(r.checked["parts"] for r in results[1:]) > 6 * (len(results) - 1)  # it saw the new parts come in
