@@ -3,7 +3,8 @@ and resumed with the same command, end as an uninterrupted run does.
 
 Each command runs in a subprocess (``sys.executable cli.py``) with ``--batch-size 1``, so every row is
 a commit point; a kill moment is drawn by a seeded RNG over the measured length of an uninterrupted
-run, so kills land in start-up, before, during and after commits. Afterwards: every key is stored
+run, counted in the parts it writes (robust to a machine busier or idler than when it was measured),
+so kills land in start-up, between and inside commits, and after the last one. Afterwards: every key is stored
 exactly once and equals the uninterrupted run's vector, SQL sees no orphan row, and ``check`` passes
 (after ``check --repair`` when the kill left strays, which are allowed but never read).
 """
@@ -11,6 +12,7 @@ exactly once and equals the uninterrupted run's vector, SQL sees no orphan row, 
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
 import signal
@@ -35,13 +37,14 @@ REPAIRABLE = ("check --repair removes them", "check --repair rebuilds it (a sear
 
 @dataclass
 class Scenario:
-    """A command, the store it starts from, and what its uninterrupted run left and how long it took:
-    ``startup`` seconds until its first new part (its whole run when it writes none), ``work`` after that."""
+    """A command, the store it starts from, and what its uninterrupted run left: the part files it wrote,
+    ``startup`` seconds until its first one (its whole run, ``seconds``, when it writes none)."""
 
     args: list[str]
     start: Path
+    seconds: float
     startup: float
-    work: float
+    new_parts: int
     vectors: dict[tuple[str, str, str, int], np.ndarray]
     views: dict[tuple[str, str], tuple[int, str]]
     stdout: str
@@ -64,12 +67,12 @@ def parts(store: Path) -> int:
     return len(list(store.glob("embeddings/*/part-*.parquet")))
 
 
-def until_committing(process: subprocess.Popen, store: Path, before: int) -> bool:
-    """Wait until the command has written a part (True) or has ended (False)."""
+def until_parts(process: subprocess.Popen, store: Path, count: int, deadline: float = math.inf) -> bool:
+    """Wait until ``count`` part files are on disk or ``deadline`` (monotonic) passes (True), or the command ends."""
     while process.poll() is None:
-        if parts(store) > before:
+        if parts(store) >= count or time.monotonic() >= deadline:
             return True
-        time.sleep(0.01)
+        time.sleep(0.005)
     return False
 
 
@@ -114,32 +117,37 @@ def scenarios(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     for name, (args, start) in commands.items():
         target = root / f"reference-{name}"
         shutil.copytree(start, target)
-        began, before, process = time.perf_counter(), parts(target), cli(target, args)
-        first = time.perf_counter() - began if until_committing(process, target, before) else None
+        began, before, process = time.monotonic(), parts(target), cli(target, args)
+        first = time.monotonic() - began if until_parts(process, target, before + 1) else None
         out = finish(process)
-        took = time.perf_counter() - began
-        found[name] = Scenario(args, start, first or took, took - (first or took), *stored(Store(target)), out)
+        took = time.monotonic() - began
+        found[name] = Scenario(args, start, took, first or took, parts(target) - before, *stored(Store(target)), out)
     return found
 
 
 def kill(scenario: Scenario, store: Path, seed: int) -> list[str]:
-    """Start the command and SIGKILL it at a seeded moment (every third seed: kill its rerun too); what had
-    been written at each kill that landed (a run that ended first was not killed).
+    """Start the command and SIGKILL it at a seeded moment (every third seed: kill its rerun too); how far
+    each kill that landed had got (a run that ended first was not killed).
 
-    A quarter of the moments fall in start-up (uniform over its measured length); the rest, counted from
-    the first part the run writes, over the measured rest of the run (its last commits, then its exit)."""
+    The moment is drawn over the uninterrupted run, measured in the parts it writes: after ``k`` of them
+    (0 to all; a few ms later, so some kills land inside the next commit), and for ``k = 0`` at a random
+    point of its start-up. A command that writes no part is killed at a random point of its measured length."""
     rng = random.Random(seed)
-    landed = []
+    landed, first = [], parts(store)
     for _ in range(1 + (seed % 3 == 1)):
-        draw, before = rng.random(), parts(store)
+        before = parts(store)
+        left = scenario.new_parts - (before - first)
         process = cli(store, scenario.args)
-        if draw < 0.25 or not scenario.work:
-            time.sleep(rng.uniform(0.0, scenario.startup + scenario.work))
-        elif until_committing(process, store, before):
-            time.sleep((draw - 0.25) / 0.75 * scenario.work)
+        k = rng.randint(0, left) if left > 0 else None
+        if k is None:
+            time.sleep(rng.uniform(0.0, 0.8 * scenario.seconds))
+        elif k == 0:
+            until_parts(process, store, before + 1, time.monotonic() + rng.uniform(0.0, scenario.startup))
+        elif until_parts(process, store, before + k):
+            time.sleep(rng.uniform(0.0, 0.02))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
-            landed.append(f"{parts(store) - before} new part files")
+            landed.append(f"{parts(store) - before} of {left} parts")
         process.communicate()
     return landed
 
