@@ -324,13 +324,15 @@ def errors(obj: Context, fmt: str) -> None:
 
 
 @main.command()
+@click.option("--repair", is_flag=True, help="Remove strays and temporary files, rebuild stale or damaged indexes "
+              "(committed rows are never deleted).")
 @format_option
 @click.pass_obj
-def check(obj: Context, fmt: str) -> None:
-    """Check the store: every manifest entry against its Parquet part, and every detector file's checksum."""
-    r = app.check(obj.store)
+def check(obj: Context, fmt: str, repair: bool) -> None:
+    """Check the store: parts against the manifest (checksums), indexes, strays, detector files."""
+    r = app.check(obj.store, repair=repair)
     counts = ", ".join(f"{n} {what}" for what, n in r.checked.items())
-    lines = [f"note: {note}" for note in r.notes] + [f"problem: {p}" for p in r.problems]
+    lines = [f"note: {n}" for n in r.notes] + [f"repaired: {x}" for x in r.repaired] + [f"problem: {p}" for p in r.problems]
     done(r, fmt, None, None, *lines, f"checked {counts}: " + ("consistent" if r.ok else f"{len(r.problems)} problem(s)"))
     if not r.ok:
         sys.exit(EXIT_ERROR)

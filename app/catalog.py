@@ -96,11 +96,14 @@ def dataset_export(store: Store, target: str | Path) -> DatasetCsv:
 
 
 @job
-def check(store: Store) -> CheckResult:
-    """Is the store consistent? The manifest against the Parquet parts, and every detector file's checksum."""
+def check(store: Store, *, repair: bool = False) -> CheckResult:
+    """Is the store consistent? The manifest against the Parquet parts (checksums), the saved indexes,
+    strays and temporary files, and every detector file's checksum. ``repair`` removes strays and
+    rebuilds stale or damaged indexes; it never deletes a committed row (``store.check``)."""
     from detector.saved import detector_file_problems
 
-    checked, problems, notes = check_store(store)
+    report = check_store(store, repair=repair)
+    checked = dict(report.checked)
     checked["detectors"], refused = detector_file_problems(store)
-    problems += refused
-    return CheckResult(not problems, checked, problems, notes)
+    problems = report.problems + refused
+    return CheckResult(not problems, checked, problems, report.notes, report.repaired)

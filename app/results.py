@@ -283,9 +283,10 @@ class ScoreResult:
 
 @dataclass
 class CheckResult:
-    """What ``check`` looked at and every problem it found (none: the store is consistent)."""
+    """What ``check`` looked at, every problem left (none: the store is consistent), and what it repaired."""
 
     ok: bool
     checked: dict[str, int]
     problems: list[str]
     notes: list[str]
+    repaired: list[str]

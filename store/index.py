@@ -13,7 +13,6 @@ or built by one thread while the others wait for it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -29,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.atomic import temporary_path
+from store.atomic import sha256_file, temporary_path
 from store.errors import StoreError
 from store.schema import ORIGINAL_VIEW
 from store.store import Store
@@ -341,34 +340,67 @@ def _open(store: Store, set_id: str, metric: str, views: tuple[str, ...] | None,
                     [p or "" for p in video_paths], index, to_gpu(index) if gpu else None)
 
 
-def _load(paths: dict[str, Path], version: str, notify: Notify | None) -> tuple[str, pa.Table, Any] | None:
-    """A saved index when its record matches ``version`` and its files are whole; None to rebuild."""
+class IndexStale(StoreError):
+    """A saved index built from another version of its set (it changed since)."""
+
+
+class IndexDamaged(StoreError):
+    """A saved index whose files do not match its record, or cannot be read."""
+
+
+def read_saved(paths: dict[str, Path], version: str, dim: int | None = None) -> tuple[str, pa.Table, Any]:
+    """``(factory, row keys, index)`` of a saved index, checked against its record: built for ``version``,
+    the index file's checksum, the row count and dimension (``dim``: the set's, when given).
+    Raises ``IndexStale`` or ``IndexDamaged`` (a missing record is damage too)."""
     import faiss
 
-    if not paths["record"].exists():
-        return None
+    name = paths["index"]
     try:
         record = json.loads(paths["record"].read_text())
         if record["version"] != version:
-            _say(notify, f"index {paths['index'].name}: the set changed since it was built; rebuilding")
-            return None
-        if record.get("sha256") != _sha256(paths["index"]):
-            _say(notify, f"index {paths['index'].name}: its file changed since it was built (checksum); rebuilding")
-            return None
+            raise IndexStale(f"index {name}: the set changed since it was built")
+        if record.get("sha256") != sha256_file(name):
+            raise IndexDamaged(f"index {name}: its file changed since it was built (checksum)")
         keys = pq.read_table(paths["rows"])
         index = faiss.read_index(str(paths["index"]))
         built_for = (keys.schema.metadata or {}).get(b"set_version", b"").decode()
         if index.ntotal != keys.num_rows or keys.num_rows != record["rows"] or built_for != version or index.d != record["dim"]:
             raise ValueError(f"{index.ntotal} vectors, {keys.num_rows} row keys of version {built_for or '?'}: mixed files")
+        if dim is not None and index.d != dim:
+            raise ValueError(f"{index.d}-d vectors in a {dim}-d set")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, pa.ArrowException) as exc:
-        _say(notify, f"index {paths['index']}: unreadable ({' '.join(str(exc).split())[:120]}); rebuilding")
-        return None
+        raise IndexDamaged(f"index {name}: unreadable ({' '.join(str(exc).split())[:120]})") from exc
     return record["factory"], keys, index
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+def _load(paths: dict[str, Path], version: str, notify: Notify | None) -> tuple[str, pa.Table, Any] | None:
+    """A saved index when its record matches ``version`` and its files are whole; None to rebuild."""
+    if not paths["record"].exists():
+        return None
+    try:
+        return read_saved(paths, version)
+    except (IndexStale, IndexDamaged) as exc:
+        _say(notify, f"{exc}; rebuilding")
+        return None
+
+
+def saved_indexes(store: Store) -> list[tuple[str, dict[str, Path]]]:
+    """``(set_id, paths)`` of every index saved in the store (each has a ``.json`` record)."""
+    folder = store.root / "indexes"
+    records = sorted(folder.glob("*/*.json")) if folder.is_dir() else []
+    return [(r.parent.name, {"index": r.with_suffix(".faiss"), "rows": r.with_suffix(".rows.parquet"), "record": r})
+            for r in records]
+
+
+def rebuild_saved(store: Store, set_id: str, paths: dict[str, Path]) -> None:
+    """Build a saved index again from its set's current parts, in place, as its record describes it
+    (``IndexDamaged`` when the record is unreadable: then nothing says how it was built)."""
+    try:
+        record = json.loads(paths["record"].read_text())
+        metric, views, kind = record["metric"], record["views"], record.get("kind", record["factory"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexDamaged(f"index {paths['index']}: its record is unreadable ({exc})") from exc
+    _build_and_save(store, set_id, metric, None if views is None else tuple(views), kind, store.set_version(set_id), paths)
 
 
 def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ...] | None, kind: str, version: str,
@@ -389,7 +421,8 @@ def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ..
         faiss.write_index(index, str(tmp["index"]))
         pq.write_table(keys, tmp["rows"])
         tmp["record"].write_text(json.dumps({"version": version, "metric": metric, "views": views, "factory": factory,
-                                             "rows": keys.num_rows, "dim": index.d, "sha256": _sha256(tmp["index"])}))
+                                             "kind": kind, "rows": keys.num_rows, "dim": index.d,
+                                             "sha256": sha256_file(tmp["index"])}))
         for name in ("index", "rows", "record"):  # the record last: it marks a complete index
             os.replace(tmp[name], paths[name])
     finally:  # a failed write (a full disk) leaves no temporary file behind

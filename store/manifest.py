@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from store.atomic import sha256_file
 from store.connection import Catalog
 from store.errors import NoSuchSet, StoreError
 from store.parquet_parts import read_parts, write_part
@@ -58,13 +59,15 @@ def commit_embeddings(catalog: Catalog, set_id: str, table: pa.Table) -> Path:
         provenance = dict(set_id=set_id, set_name=name, backbone=backbone, weights=weights, frames=frames, dim=dim,
                           schema_version=SCHEMA_VERSION)
         path = write_part(embeddings_dir(catalog) / set_id, table, provenance)
-        record_file(con, set_id, path.relative_to(catalog.root), table.num_rows)
+        record_file(con, set_id, path.relative_to(catalog.root), table.num_rows, sha256_file(path))
     return path
 
 
-def record_file(con: duckdb.DuckDBPyConnection, set_id: str, relative: Path, num_rows: int) -> None:
-    """Enter a written Parquet file in the manifest: from here on readers see its rows."""
-    con.execute("INSERT INTO embedding_files VALUES (?, ?, ?, ?)", [set_id, str(relative), num_rows, utc_now()])
+def record_file(con: duckdb.DuckDBPyConnection, set_id: str, relative: Path, num_rows: int, sha256: str) -> None:
+    """Enter a written Parquet file in the manifest, with its SHA-256 (``check`` compares it): from here
+    on readers see its rows."""
+    con.execute("INSERT INTO embedding_files (set_id, file, num_rows, created_at, sha256) VALUES (?, ?, ?, ?, ?)",
+                [set_id, str(relative), num_rows, utc_now(), sha256])
 
 
 def clean_orphans(catalog: Catalog) -> list[Path]:
