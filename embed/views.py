@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,6 @@ from embed.registry import get_backbone
 from embed.report import EmbedReport
 from embed.sets import resolve_set
 from ingest.augment import augment_frames, recipe_record, view_name, view_seed
-from ingest.demo_data import write_clip
 from ingest.progress import progress as progress_bar
 from store import EmbeddingSet, Store
 
@@ -114,7 +114,11 @@ class _ViewMaker:
                  report: AugmentReport) -> None:
         self.seed, self.records, self.write_videos, self.report = seed, records, write_videos, report
         self.made: dict[tuple[str, str], dict[str, Any]] = {}
-        self.recipe = recipe_record()
+
+    @cached_property
+    def recipe(self) -> dict[str, Any]:
+        """The recipe of new views (made on first use: it imports albumentations, and so torch)."""
+        return recipe_record()
 
     def __call__(self, task: EmbedTask, frames: np.ndarray) -> np.ndarray:
         record = self.records.get((task.video_id, task.view))
@@ -124,6 +128,8 @@ class _ViewMaker:
         self.made[(task.video_id, task.view)] = {"video_id": task.video_id, "view": task.view, "seed": seed,
                                                  "recipe": json.dumps(recipe), "applied": json.dumps(applied)}
         if self.write_videos is not None:
+            from ingest.demo_data import write_clip  # PyAV and OpenCV: only when views are written out
+
             path = _video_path(self.write_videos, task)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_clip(path, out, fps=max(1, round(len(out) / (task.duration_s or len(out)))))

@@ -80,11 +80,14 @@ def test_cli_starts_without_torch(args: list[str], tmp_path: Path) -> None:
     assert heavy_modules_imported([a.replace("{store}", str(tmp_path / "s")) for a in args]) == []
 
 
-def test_an_embed_with_nothing_to_do_plans_and_imports_no_torch(store: Store, videos: Path) -> None:
+def test_an_embed_or_augment_with_nothing_to_do_plans_and_imports_no_torch(store: Store, videos: Path) -> None:
     from embed import embed_store
+    from embed.views import augment_store
     from ingest import scan_folder
 
     result = scan_folder(videos, progress=False)
     store.record_ingest(result.videos, result.errors)
     assert embed_store(store, backbone="flow_motion", progress=False).embedded == 20
     assert heavy_modules_imported(["--store", str(store.root), "embed", "--backbone", "flow_motion"]) == []
+    assert augment_store(store, views=1, seed=0, progress=False).embedded == 20
+    assert heavy_modules_imported(["--store", str(store.root), "augment", "--views", "1"]) == []  # nor albumentations
