@@ -20,7 +20,7 @@ class Discovered:
     """What a walk of a dataset folder found."""
 
     videos: list[tuple[str, Path]]  # (label, path), sorted
-    ignored: list[Path]  # files that are not videos by extension, or not inside a label folder
+    ignored: list[Path]  # files that are not videos by extension or not inside a label folder; folders named like clips
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # video names that are no regular file, and why
 
 
@@ -55,6 +55,8 @@ def discover(root: str | Path) -> Discovered:
                 reason = not_a_file(path) if is_video_name(path) else None
                 if reason:
                     unreadable.append((path, reason))
+                elif is_video_name(path):  # a folder named like a clip: listed, and the walk goes on inside it
+                    ignored.append(path)
                 continue
             (videos.append((entry.name, path)) if is_video_name(path) else ignored.append(path))
     if not videos and not unreadable:
