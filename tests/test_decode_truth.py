@@ -10,9 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from embed.windows import MAX_WINDOWS
 from ingest import UnreadableVideo, probe
+from ingest.demo_data import write_clip
 from store import Store
-from tests.media import remux_ts, write_indexed_clip, write_png_as, write_timed_clip
+from tests.media import indexed_frames, remux_ts, turning_bar, write_indexed_clip, write_png_as, write_timed_clip
 
 TEN_HOURS = 10 * 3600 * 30  # in 1/30 s
 
@@ -70,3 +72,30 @@ def test_a_picture_named_like_a_video_is_refused_at_ingest(runner: CliRunner, st
     assert [(Path(e["path"]).name, e["stage"]) for e in errors] == [("still.mp4", "ingest")]
     rows = json.loads(run(runner, store, "sql", "SELECT fps, duration_s FROM videos", "--format", "json").stdout)
     assert rows == [{"fps": pytest.approx(30.0, abs=0.01), "duration_s": pytest.approx(2.0, abs=0.05)}]
+
+
+def test_degenerate_clips_and_a_window_bomb_are_refused_for_the_set(runner: CliRunner, store: Store, tmp_path: Path) -> None:
+    root = tmp_path / "videos" / "turn"
+    root.mkdir(parents=True)
+    write_clip(root / "ok.mp4", turning_bar(True, count=24))
+    write_clip(root / "one.mp4", turning_bar(True, count=1))
+    write_clip(root / "tiny.mp4", indexed_frames(12, 2, 2))
+    write_timed_clip(root / "bomb.mp4", [i * 2 * 3600 * 30 for i in range(5)])  # 5 frames 2 h apart: 10 hours, no jump
+    assert run(runner, store, "ingest", root.parent).exit_code == 0  # all play: each is refused by the set it cannot feed
+    result = run(runner, store, "embed", "--backbone", "flow_motion", "--frames", "16")
+    assert result.exit_code == 3, result.output
+    assert "one.mp4: 1 frame; flow_motion needs at least 4" in result.stderr
+    assert "tiny.mp4: 2x2 pixels; flow_motion needs at least 16x16" in result.stderr
+    assert store.get_set("flow_motion_f16").num_vectors == 2  # ok and bomb (no windows asked)
+    windowed = run(runner, store, "embed", "--backbone", "tiny3d", "--frames", "4", "--windows", "1:1", "--format", "json")
+    assert windowed.exit_code == 3, windowed.output
+    skipped = {Path(s["path"]).name: s["reason"] for s in json.loads(windowed.stdout)["skipped"]}
+    assert sorted(skipped) == ["bomb.mp4", "one.mp4", "tiny.mp4"]
+    assert skipped["bomb.mp4"].startswith(f"windows 1:1: 36000 windows") and f"the {MAX_WINDOWS}" in skipped["bomb.mp4"]
+    assert skipped["one.mp4"].startswith("1 frame; tiny3d needs at least 2")
+    rows = json.loads(run(runner, store, "sql", "SELECT view, count(*) AS n FROM emb_tiny3d_f4_w1s1_random GROUP BY view "
+                                              "ORDER BY view", "--format", "json").stdout)
+    assert rows == [{"view": "original", "n": 1}, {"view": "window", "n": 2}]  # ok.mp4: 24 frames at 10 fps
+    errors = {Path(e["path"]).name: e["stage"] for e in json.loads(run(runner, store, "errors", "--format", "json").stdout)}
+    assert errors == {"bomb.mp4": "embed tiny3d_f4_w1s1_random", "one.mp4": "embed tiny3d_f4_w1s1_random",
+                      "tiny.mp4": "embed tiny3d_f4_w1s1_random"}
