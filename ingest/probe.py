@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # PyAV is imported by the functions that open files: `--help`
     import av
 
 HASH_CHUNK = 1 << 20
+JUMP_FACTOR = 50  # a gap between consecutive frames of over this many median intervals is a timestamp jump, not time
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,19 @@ def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.
 def probe(path: str | Path) -> VideoInfo:
     """Read duration, frame rate, frame count, size, rotation and codec; decode one frame to prove it plays.
 
-    Frame count and duration come from the packets' timestamps, so files without a declared rate
-    or duration (GIF) are measured too. Raises UnreadableVideo for truncated or undecodable files.
+    Frame count, rate and duration come from the packets' timestamps (``frame_timing``), so files
+    without a declared rate or duration (GIF) are measured too, and a timestamp jump does not stretch
+    a clip to hours. Raises UnreadableVideo for truncated or undecodable files, and for a still
+    image under a video's name.
     """
     import av
 
     path = Path(path)
     container, stream = open_video(path)
     try:
+        if _is_image(container.format.name):
+            raise UnreadableVideo(path, f"an image ({stream.codec_context.name.upper()}), not a video; "
+                                  "remove it from the dataset (a still picture has no motion to embed)")
         first = next(container.decode(stream), None)
         if first is None:
             raise UnreadableVideo(path, "no frame could be decoded; the file may be truncated or empty")
@@ -82,25 +88,25 @@ def probe(path: str | Path) -> VideoInfo:
         container.close()
     container, stream = open_video(path)  # reopened rather than seeking: raw streams cannot seek
     try:
-        num_frames, span = _count_packets(path, container, stream)
+        num_frames, stamps = _count_packets(path, container, stream)
         # read while the container is open: a stream's fields are freed with it (read after, they are
         # garbage, and a crash when threads probe at once)
         declared, rate, codec = stream.frames, stream.average_rate or stream.guessed_rate, stream.codec_context.name
+        time_base = stream.time_base
     finally:
         container.close()
     if num_frames == 0:
         raise UnreadableVideo(path, "no video packets; the file may be truncated")
     if declared and num_frames < declared:
         raise UnreadableVideo(path, f"truncated: {num_frames} of {declared} frames present; re-copy the file")
-    duration = float(span) if span else (num_frames / float(rate) if rate else 0.0)
-    fps = num_frames / duration if duration > 0 else float(rate or 0)
+    duration, fps = frame_timing(stamps, time_base, num_frames, float(rate or 0))
     width, height = first.width, first.height
     if rotation % 180:
         width, height = height, width
     return VideoInfo(
         path=str(path),
-        duration_s=round(duration, 4),
-        fps=round(fps, 4),
+        duration_s=duration,
+        fps=fps,
         num_frames=num_frames,
         width=width,
         height=height,
@@ -110,25 +116,50 @@ def probe(path: str | Path) -> VideoInfo:
     )
 
 
-def _count_packets(path: Path, container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> tuple[int, Fraction | None]:
-    """Count the stream's packets and the time span they cover (first pts to last pts + duration)."""
+def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int, rate: float) -> tuple[float, float]:
+    """``(duration_s, fps)`` of a clip from its packets' presentation timestamps, in any order.
+
+    The median interval between distinct timestamps tells time from a jump: a gap of over
+    ``JUMP_FACTOR`` medians (a recorder's clock jumping ten hours) is not time. The other gaps are
+    time, shared by the steps between the frames they span (frames without a timestamp sit between
+    them); fps is one over that mean interval, so a millisecond time base still gives 30.0, not 30.3.
+    The duration adds one interval for the last frame, each jump, and each repeated timestamp (a
+    concatenation restarting at 0): a clip with a ten-hour jump lasts about frames x interval. With
+    a variable frame rate the gaps keep their lengths, so the duration stays true and fps is the
+    mean rate. With fewer than two distinct timestamps the declared ``rate`` is used.
+    """
+    distinct = sorted(set(stamps))
+    if len(distinct) < 2 or not time_base:
+        return (round(num_frames / rate, 4), round(rate, 4)) if rate > 0 else (0.0, 0.0)
+    gaps = [b - a for a, b in zip(distinct, distinct[1:])]
+    median = sorted(gaps)[len(gaps) // 2]
+    kept = [gap for gap in gaps if gap <= JUMP_FACTOR * median]
+    unstamped, repeated, jumps = max(0, num_frames - len(stamps)), len(stamps) - len(distinct), len(gaps) - len(kept)
+    interval = float(sum(kept) * time_base) / (len(kept) + unstamped)
+    duration = interval * (len(kept) + unstamped + 1 + jumps + repeated)
+    return round(duration, 4), round(1 / interval, 4)
+
+
+def _count_packets(path: Path, container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> tuple[int, list[int]]:
+    """Count the stream's packets, and list the timestamps of those that carry one."""
     import av
 
-    count, first_pts, end_pts = 0, None, None
+    count, stamps = 0, []
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
             count += 1
             if packet.pts is not None:
-                first_pts = packet.pts if first_pts is None else min(first_pts, packet.pts)
-                end = packet.pts + (packet.duration or 0)
-                end_pts = end if end_pts is None else max(end_pts, end)
+                stamps.append(packet.pts)
     except av.FFmpegError as exc:
         raise UnreadableVideo(path, f"cannot read its packets ({_short(exc)}); the file may be truncated") from exc
-    if first_pts is None or end_pts is None or stream.time_base is None:
-        return count, None
-    return count, (end_pts - first_pts) * stream.time_base
+    return count, stamps
+
+
+def _is_image(format_name: str) -> bool:
+    """True for FFmpeg's still-image demuxers (``png_pipe``, ``jpeg_pipe``, ``image2``...); GIF is a clip."""
+    return format_name == "image2" or format_name.endswith("_pipe")
 
 
 def _short(exc: BaseException) -> str:
