@@ -32,7 +32,8 @@ def record_ingest(catalog: Catalog, videos: list[dict[str, Any]], errors: list[t
 
     A known id at a new path is a move (path and label updated) when the old file is gone, and a
     duplicate (reported, not stored) when it is still there. A known path with a new id is a
-    changed file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors``.
+    changed file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors`` (an embed's
+refusal of an unchanged file stays).
     """
     summary = IngestSummary(failed=list(errors))
     with catalog.transaction() as con:
@@ -66,7 +67,8 @@ def _record_video(con: duckdb.DuckDBPyConnection, video: dict[str, Any], old_pat
         "SET path = excluded.path, label = excluded.label",
         values,
     )
-    con.execute("DELETE FROM ingest_errors WHERE path = ?", [video["path"]])
+    # it ingests now: its ingest error goes; a refusal by embed stays unless the file changed
+    con.execute("DELETE FROM ingest_errors WHERE path = ? AND (stage = 'ingest' OR ?)", [video["path"], bool(replaced)])
 
 
 def remove_videos(catalog: Catalog, refs: Sequence[str | Path]) -> list[dict[str, Any]]:
