@@ -296,9 +296,9 @@ VIDEO_SPECS: list[Spec] = [
     ("truncated_ts_half", "truncated/half.ts", lambda p: cut(p, 0.5, fmt="mpegts"), "catalogued", (),
      {"width": SIZE[0], "height": SIZE[1]}, "MPEG-TS cut in half: a playable prefix"),
     *[(f"truncated_end_{int(k * 100):02d}", f"truncated/end_{int(k * 100):02d}.mp4", (lambda k: lambda p: truncated(p, k, faststart=False))(k),
-       "error", TRUNCATED + NOT_READABLE, {}, f"index at the end, cut at {k:.0%}") for k in (0.02, 0.1, 0.3, 0.5, 0.7, 0.9)],
+       "error", NOT_READABLE, {}, f"index at the end, cut at {k:.0%}") for k in (0.02, 0.1, 0.3, 0.5, 0.7, 0.9)],
     *[(f"truncated_front_{int(k * 100):02d}", f"truncated/front_{int(k * 100):02d}.mp4",
-       (lambda k: lambda p: truncated(p, k, faststart=True))(k), "error", TRUNCATED + NOT_READABLE, {}, f"index at the front, cut at {k:.0%}")
+       (lambda k: lambda p: truncated(p, k, faststart=True))(k), "error", NOT_READABLE, {}, f"index at the front, cut at {k:.0%}")
       for k in (0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)],
     ("truncated_mkv_half", "truncated/half.mkv", lambda p: cut(p, 0.5, fmt="matroska", count=30), "error", TRUNCATED, {},
      "Matroska cut in half"),
@@ -316,7 +316,7 @@ VIDEO_SPECS: list[Spec] = [
     ("html_as_mp4", "broken/download.mp4", put_bytes(b"<!DOCTYPE html><html><body>404 Not Found</body></html>\n"), "error",
      NOT_READABLE, {}, "an error page saved as a clip"),
     ("text_as_mp4", "broken/notes.mp4", put_bytes(b"hello\n"), "error", NOT_READABLE, {}, "a text file named .mp4"),
-    ("ftyp_only_mp4", "broken/ftyp_only.mp4", lambda p: cut(p, 0.01), "error", TRUNCATED + NOT_READABLE, {},
+    ("ftyp_only_mp4", "broken/ftyp_only.mp4", lambda p: cut(p, 0.01), "error", NOT_READABLE, {},
      "only the first bytes of an MP4"),
     ("audio_only_mp4", "audio/sound.mp4", audio_only, "error", NO_VIDEO, {}, "AAC audio, no video"),
     ("audio_only_mkv", "audio/sound.mkv", lambda p: audio_only(p, codec="flac", fmt="matroska"), "error", NO_VIDEO, {},

@@ -7,6 +7,7 @@ is checked against its expected outcome, and every labels CSV defect is ingested
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -20,6 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from ingest import read_labels_csv
+from ingest.labels import FORMULA_START
 from store import Store
 from tests.bad_corpus import LABEL_SPECS, VIDEO_SPECS, Case, make_corpus
 
@@ -57,6 +60,7 @@ class Run:
     """The corpus and what the CLI made of it."""
 
     root: Path
+    store: Path
     cases: dict[str, Case]
     ingest: subprocess.CompletedProcess
     embed: subprocess.CompletedProcess
@@ -100,7 +104,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     set_id = json.loads(embed.stdout)["set"]["set_id"]
     embedded = [key[0] for key in Store(store).embedded_keys(set_id)]
     assert len(embedded) == len(set(embedded)), "a clip was embedded twice"
-    return Run(root / "corpus", cases, ingest, embed, again, embed_again, check, catalogs, set(embedded))
+    return Run(root / "corpus", store, cases, ingest, embed, again, embed_again, check, catalogs, set(embedded))
 
 
 def test_ingest_lists_every_bad_file_in_one_line_and_goes_on(run: Run) -> None:
@@ -110,6 +114,8 @@ def test_ingest_lists_every_bad_file_in_one_line_and_goes_on(run: Run) -> None:
     videos, errors = run.catalogs[0]
     assert sorted(skipped) == sorted(f"skipped: {e['path']}: {e['reason']}" for e in errors)
     assert len(videos) >= 40 and len(errors) >= 40
+    shown = json.loads(actionstore(run.store, "errors", "--format", "json").stdout)
+    assert [{k: e[k] for k in ("path", "stage", "reason")} for e in shown] == run.catalogs[-1][1]
 
 
 def test_a_second_ingest_and_embed_change_nothing(run: Run) -> None:
@@ -197,3 +203,8 @@ def test_labels_csv_kind(run: Run, kind: str, tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         names = {r["label"]: (r["name_en"], r["name_it"]) for r in Store(store).query("SELECT * FROM labels")}
         assert names == case.facts
+        exported = CliRunner().invoke(main, ["--store", str(store), "dataset", "export", str(tmp_path / "out.csv")])
+        assert exported.exit_code == 0, exported.output
+        with open(tmp_path / "out.csv", newline="", encoding="utf-8") as handle:  # a spreadsheet runs no cell as a formula
+            assert not [cell for row in csv.reader(handle) for cell in row if cell.startswith(FORMULA_START)]
+        assert {n.label: (n.name_en, n.name_it) for n in read_labels_csv(tmp_path / "out.csv")} == case.facts
