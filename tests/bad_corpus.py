@@ -21,8 +21,8 @@ import os
 import shutil
 import socket
 import struct
-import zlib
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -42,6 +42,7 @@ SIZE = (64, 48)  # width, height
 FPS = 10
 TEN_HOURS = 36_000 * FPS  # in frame ticks (time base 1/FPS)
 NAME_MAX = 255
+FASTSTART = {"movflags": "faststart"}  # the MP4 index (moov) before the data
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def encode(path: Path, *, count: int = FRAMES, size: tuple[int, int] = SIZE, cod
            fmt: str | None = None, pix_fmt: str = "yuv420p", pts: list[int] | None = None, time_base: Fraction = Fraction(1, FPS),
            container_options: dict[str, str] | None = None, audio: bool = False) -> None:
     """Encode ``moving_frames`` with PyAV; ``pts`` (in ``time_base`` ticks) overrides the frame times.
-    The texture is seeded by the file's name, so no two clips of the corpus have the same bytes."""
+    The texture is seeded by the file's folder and name, so no two clips of the corpus have the same bytes."""
     frames = moving_frames(count, size, seed=_seed(path))
     with av.open(str(path), "w", format=fmt, options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=FPS)
@@ -93,7 +94,7 @@ def encode(path: Path, *, count: int = FRAMES, size: tuple[int, int] = SIZE, cod
 
 
 def _seed(path: Path) -> int:
-    return zlib.crc32(os.fsencode(path.name))
+    return zlib.crc32(os.fsencode(Path(path.parent.name, path.name)))
 
 
 def _mux_silence(container: av.container.OutputContainer, stream: av.audio.stream.AudioStream, seconds: float) -> None:
@@ -118,22 +119,17 @@ def image(path: Path, fmt: str) -> None:
     Image.fromarray(moving_frames(1, seed=_seed(path))[0]).save(path, format=fmt)
 
 
-def truncated(path: Path, keep: float, *, faststart: bool) -> None:
-    """A 30-frame MP4 (index at the front with faststart, else at the end) cut after ``keep`` of its bytes."""
-    encode(path, count=30, container_options={"movflags": "faststart"} if faststart else None)
-    data = path.read_bytes()
-    path.write_bytes(data[: int(len(data) * keep)])
-
-
-def cut(path: Path, keep: float, **options: Any) -> None:
-    """A clip written by ``encode(**options)``, then cut after ``keep`` of its bytes."""
-    encode(path, **options)
-    data = path.read_bytes()
-    path.write_bytes(data[: int(len(data) * keep)])
+def cut(keep: float, **options: Any) -> Callable[[Path], None]:
+    """A writer: the clip ``encode(**options)`` writes, cut after ``keep`` of its bytes."""
+    def write(path: Path) -> None:
+        encode(path, **options)
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * keep)])
+    return write
 
 
 def corrupt_middle(path: Path) -> None:
-    """A 40-frame clip whose middle packets (frames 12-28) are overwritten with random bytes, first frame intact."""
+    """A 40-frame clip whose middle packets (frames 12-27) are overwritten with random bytes, first frame intact."""
     encode(path, count=40, codec="mpeg4", fmt="mp4")
     with av.open(str(path)) as container:
         spans = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size and p.pos is not None]
@@ -176,11 +172,6 @@ def ts_concat(path: Path, offset: int) -> None:
     path.write_bytes(first.read_bytes() + second.read_bytes())
     first.unlink()
     second.unlink()
-
-
-def raw_h264(path: Path) -> None:
-    """An Annex-B H.264 stream with no container and no timestamps, named like an MP4."""
-    encode(path, fmt="h264")
 
 
 def put_bytes(data: bytes) -> Callable[[Path], None]:
@@ -236,11 +227,18 @@ LONG_NAME = "x" * (NAME_MAX - len(".mp4")) + ".mp4"
 Spec = tuple[str, str, Callable[[Path], None], str, tuple[str, ...], dict[str, Any], str]
 # (kind, path under videos/, writer, outcome, keywords, facts, note)
 
+def truncations(where: str, options: dict[str, str] | None, keeps: tuple[float, ...]) -> list[Spec]:
+    """30-frame MP4s with the index at the ``where`` (end or front), cut after each share of their bytes."""
+    return [(f"truncated_{where}_{round(k * 100):02d}", f"truncated/{where}_{round(k * 100):02d}.mp4",
+             cut(k, count=30, container_options=options), "error", NOT_READABLE, {}, f"index at the {where}, cut at {k:.0%}")
+            for k in keeps]
+
+
 VIDEO_SPECS: list[Spec] = [
     ("mp4_h264", "good/plain.mp4", with_options(), "catalogued", (), GOOD, "H.264 in MP4"),
     ("mov_upper_ext", "good/IMG_0001.MOV", with_options(fmt="mov"), "catalogued", (), GOOD, "QuickTime, upper-case extension"),
     ("ext_mixed_case", "good/mixed.Mp4", with_options(), "catalogued", (), GOOD, "extension .Mp4"),
-    ("mp4_faststart", "good/faststart.mp4", with_options(container_options={"movflags": "faststart"}), "catalogued", (), GOOD,
+    ("mp4_faststart", "good/faststart.mp4", with_options(container_options=FASTSTART), "catalogued", (), GOOD,
      "index (moov) at the front"),
     ("mp4_with_audio", "good/with_audio.mp4", with_options(audio=True), "catalogued", (), GOOD, "video and AAC audio"),
     ("mkv_h264", "formats/clip.mkv", with_options(fmt="matroska"), "catalogued", (), GOOD, "H.264 in Matroska"),
@@ -273,8 +271,8 @@ VIDEO_SPECS: list[Spec] = [
     ("negative_ts_mpegts", "timing/negative.ts", with_options(fmt="mpegts", pts=[i - 6 for i in range(FRAMES)],
                                                               container_options={"avoid_negative_ts": "disabled"}),
      "catalogued", (), GOOD, "timestamps start at -0.6 s"),
-    ("missing_ts_raw_h264", "timing/raw_h264.mp4", raw_h264, "catalogued", (), {"num_frames": FRAMES, "width": SIZE[0]},
-     "no container, no timestamps"),
+    ("missing_ts_raw_h264", "timing/raw_h264.mp4", with_options(fmt="h264"), "catalogued", (), {"num_frames": FRAMES, "width": SIZE[0]},
+     "raw H.264 (no container, no timestamps) named .mp4"),
     ("missing_ts_mkv", "timing/missing_pts.mkv", with_options(fmt="matroska", pts=[i - 6 for i in range(FRAMES)],
                                                               container_options={"avoid_negative_ts": "disabled"}),
      "catalogued", (), {"num_frames": FRAMES} | SANE_FPS, "six frames lose their timestamps"),
@@ -291,19 +289,20 @@ VIDEO_SPECS: list[Spec] = [
     ("dash_name", "names/-rf.mp4", with_options(), "catalogued", (), GOOD, "starts with a dash"),
     ("nested_folder", "names/sub/dir/deep.mp4", with_options(), "catalogued", (), GOOD | {"label": "names"},
      "two folders below its label"),
+    ("unicode_label", "überprüfen ✓/clip.mp4", with_options(), "catalogued", (), GOOD | {"label": "überprüfen ✓"},
+     "a label folder with accents and a symbol"),
+    ("sql_label", "x'); DROP TABLE videos; --/clip.mp4", with_options(), "catalogued", (),
+     GOOD | {"label": "x'); DROP TABLE videos; --"}, "a label folder that reads as SQL"),
     ("link_outside", "names/link.mp4", outside_clip, "catalogued", (), GOOD,
      "a link to a clip outside the folder"),
-    ("truncated_ts_half", "truncated/half.ts", lambda p: cut(p, 0.5, fmt="mpegts"), "catalogued", (),
+    ("truncated_ts_half", "truncated/half.ts", cut(0.5, fmt="mpegts"), "catalogued", (),
      {"width": SIZE[0], "height": SIZE[1]}, "MPEG-TS cut in half: a playable prefix"),
-    *[(f"truncated_end_{int(k * 100):02d}", f"truncated/end_{int(k * 100):02d}.mp4", (lambda k: lambda p: truncated(p, k, faststart=False))(k),
-       "error", NOT_READABLE, {}, f"index at the end, cut at {k:.0%}") for k in (0.02, 0.1, 0.3, 0.5, 0.7, 0.9)],
-    *[(f"truncated_front_{int(k * 100):02d}", f"truncated/front_{int(k * 100):02d}.mp4",
-       (lambda k: lambda p: truncated(p, k, faststart=True))(k), "error", NOT_READABLE, {}, f"index at the front, cut at {k:.0%}")
-      for k in (0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)],
-    ("truncated_mkv_half", "truncated/half.mkv", lambda p: cut(p, 0.5, fmt="matroska", count=30), "error", TRUNCATED, {},
+    *truncations("end", None, (0.02, 0.1, 0.3, 0.5, 0.7, 0.9)),
+    *truncations("front", FASTSTART, (0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)),
+    ("truncated_mkv_half", "truncated/half.mkv", cut(0.5, fmt="matroska", count=30), "error", TRUNCATED, {},
      "Matroska cut in half"),
     ("corrupt_middle", "corrupt/middle.mp4", corrupt_middle, "refused", ("decode", "fail", "corrupt"), {},
-     "frames 12-28 of 40 overwritten"),
+     "frames 12-27 of 40 overwritten"),
     ("one_frame", "degenerate/one_frame.mp4", with_options(count=1), "refused", ("frame",), {"num_frames": 1}, "a single frame"),
     ("tiny_2x2", "degenerate/tiny_2x2.mp4", with_options(size=(2, 2)), "refused", ("small", "pixel", "size"),
      {"width": 2, "height": 2}, "2x2 pixels"),
@@ -316,7 +315,7 @@ VIDEO_SPECS: list[Spec] = [
     ("html_as_mp4", "broken/download.mp4", put_bytes(b"<!DOCTYPE html><html><body>404 Not Found</body></html>\n"), "error",
      NOT_READABLE, {}, "an error page saved as a clip"),
     ("text_as_mp4", "broken/notes.mp4", put_bytes(b"hello\n"), "error", NOT_READABLE, {}, "a text file named .mp4"),
-    ("ftyp_only_mp4", "broken/ftyp_only.mp4", lambda p: cut(p, 0.01), "error", NOT_READABLE, {},
+    ("ftyp_only_mp4", "broken/ftyp_only.mp4", cut(0.01), "error", NOT_READABLE, {},
      "only the first bytes of an MP4"),
     ("audio_only_mp4", "audio/sound.mp4", audio_only, "error", NO_VIDEO, {}, "AAC audio, no video"),
     ("audio_only_mkv", "audio/sound.mkv", lambda p: audio_only(p, codec="flac", fmt="matroska"), "error", NO_VIDEO, {},
@@ -332,6 +331,7 @@ VIDEO_SPECS: list[Spec] = [
     ("unix_socket", "special/socket.mp4", unix_socket, "error", ("socket",), {}, "a UNIX socket"),
     ("symlink_loop", "special/loop.mp4", link_to("loop.mp4"), "error", ("loop",), {}, "a link to itself"),
     ("dangling_link", "special/dangling.mp4", link_to("gone.mp4"), "error", ("link to nothing",), {}, "a link to nothing"),
+    ("dir_link_loop", "special/up", link_to(".."), "hidden", (), {}, "a folder link to its parent (not followed)"),
     ("dir_named_like_clip", "special/folder.mp4", os.mkdir, "ignored", (), {}, "an empty folder named .mp4"),
     ("text_file", "special/notes.txt", put_bytes(b"notes\n"), "ignored", (), {}, "not a video extension"),
     ("thumbs_db", "special/Thumbs.db", put_bytes(b"\0" * 64), "ignored", (), {}, "Windows thumbnail cache"),
