@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -209,3 +210,25 @@ def test_labels_csv_kind(run: Run, kind: str, tmp_path: Path) -> None:
         with open(tmp_path / "out.csv", newline="", encoding="utf-8") as handle:  # a spreadsheet runs no cell as a formula
             assert not [cell for row in csv.reader(handle) for cell in row if cell.startswith(FORMULA_START)]
         assert {n.label: (n.name_en, n.name_it) for n in read_labels_csv(tmp_path / "out.csv")} == case.facts
+
+
+def test_a_clip_that_turns_bad_leaves_the_catalogue_and_comes_back_when_restored(run: Run, tmp_path: Path) -> None:
+    """Its vectors stay: restored, the clip is catalogued under its old id and embed runs no model."""
+    dataset = tmp_path / "videos"
+    shutil.copytree(run.root / "labelled", dataset)
+    clip = (dataset / "screw" / "a.mp4").resolve()
+    good = clip.read_bytes()
+
+    def cli(*args: str) -> Any:
+        return CliRunner().invoke(main, ["--store", str(tmp_path / "store"), *args])
+
+    assert cli("ingest", str(dataset)).exit_code == 0 and cli(*EMBED).exit_code == 0
+    clip.write_bytes(good[: len(good) // 3])
+    bad = cli("ingest", str(dataset))
+    assert bad.exit_code == 3 and f"skipped: {clip}: " in bad.stderr and "left out until the file reads again" in bad.stderr
+    assert [v["path"] for v in Store(tmp_path / "store").videos()] == [str(dataset.resolve() / "unscrew" / "b.mp4")]
+    clip.write_bytes(good)
+    assert cli("ingest", str(dataset)).exit_code == 0
+    again = cli(*EMBED, "--format", "json")
+    assert (again.exit_code, json.loads(again.stdout)["forwards"]) == (0, 0)
+    assert not Store(tmp_path / "store").errors()
