@@ -19,7 +19,7 @@ VIDEO_EXTENSIONS = frozenset(
 class Discovered:
     """What a walk of a dataset folder found."""
 
-    videos: list[tuple[str, Path]]  # (label, path), sorted
+    videos: list[tuple[str, Path]]  # (label, path), sorted, label folders that are links last
     ignored: list[Path]  # files that are not videos by extension or not inside a label folder; folders named like clips
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # video names that are no regular file, and why
 
@@ -42,10 +42,10 @@ def discover(root: str | Path) -> Discovered:
     videos: list[tuple[str, Path]] = []
     ignored: list[Path] = []
     unreadable: list[tuple[Path, str]] = []
-    for entry in sorted(root.iterdir()):
+    for entry in sorted(root.iterdir(), key=lambda e: (e.is_symlink(), e.name)):  # real label folders first
         if entry.name.startswith("."):
             continue
-        if entry.is_file():
+        if not entry.is_dir():  # a file, link or special file beside the label folders
             ignored.append(entry)
             continue
         for path in sorted(entry.rglob("*")):

@@ -7,7 +7,7 @@
 - ``catalogued``: a row in ``videos`` whose columns match ``facts`` (``fps`` as a ``(low, high)`` range,
   ``rotation`` modulo 360);
 - ``error``: a row in ``ingest_errors`` whose one-line reason holds one of ``keywords``;
-- ``ignored``: listed by ingest as a non-video file; ``hidden``: skipped without a word (dot-names);
+- ``ignored``: listed by ingest as ignored (a folder or link: what it holds is); ``hidden``: skipped without a word (dot-names);
 - ``refused``: catalogued, then refused by ``embed`` with one of ``keywords`` and the minimum named;
 - ``labels_ok`` / ``labels_error``: ``ingest --labels`` of that CSV over ``root/labelled`` succeeds with
   ``facts`` as ``{label: (name_en, name_it)}``, or fails with one line holding one of ``keywords``.
@@ -235,7 +235,7 @@ def truncations(where: str, options: dict[str, str] | None, keeps: tuple[float, 
 
 
 VIDEO_SPECS: list[Spec] = [
-    ("mp4_h264", "good/plain.mp4", with_options(), "catalogued", (), GOOD, "H.264 in MP4"),
+    ("mp4_h264", "good/plain.mp4", with_options(), "catalogued", (), GOOD | {"label": "good"}, "H.264 in MP4"),
     ("mov_upper_ext", "good/IMG_0001.MOV", with_options(fmt="mov"), "catalogued", (), GOOD, "QuickTime, upper-case extension"),
     ("ext_mixed_case", "good/mixed.Mp4", with_options(), "catalogued", (), GOOD, "extension .Mp4"),
     ("mp4_faststart", "good/faststart.mp4", with_options(container_options=FASTSTART), "catalogued", (), GOOD,
@@ -337,6 +337,10 @@ VIDEO_SPECS: list[Spec] = [
     ("thumbs_db", "special/Thumbs.db", put_bytes(b"\0" * 64), "ignored", (), {}, "Windows thumbnail cache"),
     ("no_extension", "special/clip", with_options(fmt="mp4"), "ignored", (), {}, "a clip with no extension"),
     ("unknown_extension", "special/clip.mp5", with_options(fmt="mp4"), "ignored", (), {}, "extension .mp5"),
+    ("label_folder_link", "alias", link_to("good"), "ignored", (), {},
+     "a label folder linking to another: its clips are catalogued once, under the real folder"),
+    ("top_level_fifo", "pipe.mp4", os.mkfifo, "ignored", (), {}, "a named pipe beside the label folders (never opened)"),
+    ("top_level_dangling", "gone", link_to("nowhere"), "ignored", (), {}, "a broken link beside the label folders"),
     ("top_level_clip", "top.mp4", with_options(), "ignored", (), {}, "not inside a label folder"),
     ("appledouble", "good/._IMG_0001.MOV", put_bytes(b"\0\x05\x16\x07" + b"\0" * 60), "hidden", (), {},
      "macOS resource fork (dot-name)"),
