@@ -111,12 +111,13 @@ def write_gop_clip(path: Path, count: int, keyint: int, codec: str = "libx264", 
     return path
 
 
-def write_timed_clip(path: Path, stamps: list[int], rate: int = 30, size: int = 64) -> Path:
+def write_timed_clip(path: Path, stamps: list[int], rate: int = 30, size: int = 64, fmt: str | None = None,
+                     options: dict[str, str] | None = None) -> Path:
     """An H.264 clip whose frame ``i`` has presentation timestamp ``stamps[i]`` (in 1/``rate`` s) and grey
-    level ``4 * i``: a timestamp jump is a large step in ``stamps``."""
+    level ``4 * i``: a timestamp jump is a large step in ``stamps``. ``fmt``/``options``: the muxer's."""
     from fractions import Fraction
 
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", format=fmt, options=options or {}) as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width = stream.height = size
         stream.pix_fmt = "yuv420p"

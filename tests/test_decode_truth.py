@@ -53,9 +53,25 @@ def test_missing_and_restarting_timestamps(tmp_path: Path) -> None:
     assert info.duration_s == pytest.approx(12.0, rel=0.05) and info.fps == pytest.approx(10.0, rel=0.05)
 
 
-def test_negative_timestamps(tmp_path: Path) -> None:
+def test_negative_timestamps_and_frames_without_one(tmp_path: Path) -> None:
     info = probe(write_timed_clip(tmp_path / "negative.mp4", list(range(-30, 30))))
     assert info.num_frames == 60 and info.duration_s == pytest.approx(2.0, abs=0.05)
+    kept = write_timed_clip(tmp_path / "unstamped.mkv", list(range(-6, 54)), fmt="matroska",
+                            options={"avoid_negative_ts": "disabled"})  # Matroska drops the 6 negative ones
+    info = probe(kept)
+    assert info.num_frames == 60 and info.fps == pytest.approx(30.0, abs=0.1) and info.duration_s == pytest.approx(2.0, abs=0.05)
+
+
+def test_truncated_files_say_so(tmp_path: Path) -> None:
+    from tests.media import truncate
+
+    clip = write_timed_clip(tmp_path / "whole.mkv", list(range(60)), fmt="matroska")
+    with pytest.raises(UnreadableVideo, match=r"truncated: 0\.\d+ s of the 2\.00 s it declares present"):
+        probe(truncate(clip, tmp_path / "half.mkv", keep=0.5))
+    mp4 = write_textured_clip(tmp_path / "whole.mp4", count=30)  # its index is at the end: a cut loses it
+    for keep in (0.3, 0.6, 0.9, 0.95, 0.99):
+        with pytest.raises(UnreadableVideo, match="truncated"):
+            probe(truncate(mp4, tmp_path / f"cut{keep}.mp4", keep=keep))
 
 
 def test_a_picture_named_like_a_video_is_refused_at_ingest(runner: CliRunner, store: Store, tmp_path: Path) -> None:
