@@ -276,6 +276,8 @@ def embed(obj: Context, fmt: str, **options: Any) -> None:
                 f"in {r.seconds:.1f} s{rate}, {r.files_written} file(s); {r.already} already there")
     short = [f"note: {len(r.short)} clip(s) have fewer frames than the {s.frames} asked (e.g. {r.short[0].path}: "
              f"{r.short[0].frames}); their frames were repeated to fill the sample (flow_motion skips the repeats)"] if r.short else []
+    short += [f"note: {len(r.noted)} clip(s) stored with damaged frames (e.g. {r.noted[0].path}: {r.noted[0].note}); "
+              "`actionstore errors` lists them"] if r.noted else []
     done(r, fmt, None, None, line, *short, skipped="clip(s) left out of the set")
 
 

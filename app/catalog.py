@@ -64,8 +64,16 @@ def list_backbones() -> list[BackboneInfo]:
 
 @job
 def list_errors(store: Store) -> list[ErrorRow]:
-    """Files that could not be read, with the stage that failed and why."""
-    return [ErrorRow(r["path"], r["stage"], r["reason"], str(r["failed_at"])) for r in store.errors()]
+    """Files that could not be read, with the stage that failed and why; then the rows stored with a note
+    (``embed_notes``: damaged frames below the limit), stage ``note: embed <set>``."""
+    notes = [ErrorRow(r["path"] or r["video_id"], f"note: embed {r['set_name']}", _row_note(r), str(r["created_at"]))
+             for r in store.notes()]
+    return [ErrorRow(r["path"], r["stage"], r["reason"], str(r["failed_at"])) for r in store.errors()] + notes
+
+
+def _row_note(row: dict) -> str:
+    """A note, naming its row when that is not the clip's original one."""
+    return row["note"] if row["view"] == ORIGINAL_VIEW else f"view {row['view']}, window {row['window']}: {row['note']}"
 
 
 @job

@@ -97,6 +97,14 @@ class ShortClip:
 
 
 @dataclass
+class ClipNote:
+    """A row stored with a note (damaged frames below the limit); ``actionstore errors`` lists them too."""
+
+    path: str
+    note: str
+
+
+@dataclass
 class EmbedResult(Partial):
     set: SetInfo
     embedded: int
@@ -106,6 +114,7 @@ class EmbedResult(Partial):
     seconds: float
     model_ran: bool
     short: list[ShortClip]
+    noted: list[ClipNote]
 
 
 @dataclass

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # PyAV is imported by the functions that open files: `--help`
     import av
 
 HASH_CHUNK = 1 << 20
+TRUNCATED_SHARE = 0.9  # a Matroska file whose packets span less than this share of its declared duration is cut short
 JUMP_FACTOR = 50  # a gap between consecutive frames of over this many median intervals is a timestamp jump, not time
 
 
@@ -55,10 +56,14 @@ def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.
     try:
         container = av.open(str(path.resolve()))  # absolute: a name like "step:1.mp4" is not a protocol
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise UnreadableVideo(path, f"not a readable video ({_short(exc)}); re-export it as MP4/MOV") from exc
+        raise UnreadableVideo(path, f"not a readable video ({_short(exc)}): truncated, damaged or not a video; "
+                              "re-copy it or re-export it as MP4/MOV") from exc
     if not container.streams.video:
+        audio = bool(container.streams.audio)
         container.close()
-        raise UnreadableVideo(path, "no video stream (audio-only or not a video); remove it from the dataset")
+        raise UnreadableVideo(path, "no video stream (audio only); remove it from the dataset" if audio else
+                              "no video stream found: the file is truncated (an MP4 cut before its index, say) or not a "
+                              "video; re-copy or re-export it")
     return container, container.streams.video[0]
 
 
@@ -81,25 +86,33 @@ def probe(path: str | Path) -> VideoInfo:
         first = next(container.decode(stream), None)
         if first is None:
             raise UnreadableVideo(path, "no frame could be decoded; the file may be truncated or empty")
-        rotation = int(first.rotation or 0)
+        rotation = int(first.rotation or 0) % 360  # as a phone's tag says it: 0, 90, 180 or 270
     except av.FFmpegError as exc:
-        raise UnreadableVideo(path, f"cannot decode its first frame ({_short(exc)}); the file may be truncated") from exc
+        raise UnreadableVideo(path, f"cannot decode its first frame ({_short(exc)}); the file is damaged or truncated; "
+                              "re-copy or re-export it") from exc
     finally:
         container.close()
     container, stream = open_video(path)  # reopened rather than seeking: raw streams cannot seek
     try:
-        num_frames, stamps = _count_packets(path, container, stream)
+        num_frames, stamps, cut = _count_packets(path, container, stream)
         # read while the container is open: a stream's fields are freed with it (read after, they are
         # garbage, and a crash when threads probe at once)
         declared, rate, codec = stream.frames, stream.average_rate or stream.guessed_rate, stream.codec_context.name
         time_base = stream.time_base
+        declared_s = container.duration / 1e6 if container.duration and "matroska" in container.format.name else None
     finally:
         container.close()
     if num_frames == 0:
         raise UnreadableVideo(path, "no video packets; the file may be truncated")
     if declared and num_frames < declared:
         raise UnreadableVideo(path, f"truncated: {num_frames} of {declared} frames present; re-copy the file")
+    if cut:
+        raise UnreadableVideo(path, f"truncated: the file ends inside its last frame ({num_frames} of them); re-copy the file")
     duration, fps = frame_timing(stamps, time_base, num_frames, float(rate or 0))
+    if declared_s and stamps and time_base and fps:  # Matroska declares its duration (an MP4 its frames, above)
+        span = float((max(stamps) - min(stamps)) * time_base) + 1 / fps
+        if span + 2 / fps < TRUNCATED_SHARE * declared_s:
+            raise UnreadableVideo(path, f"truncated: {span:.2f} s of the {declared_s:.2f} s it declares present; re-copy the file")
     width, height = first.width, first.height
     if rotation % 180:
         width, height = height, width
@@ -121,12 +134,12 @@ def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int,
 
     The median interval between distinct timestamps tells time from a jump: a gap of over
     ``JUMP_FACTOR`` medians (a recorder's clock jumping ten hours) is not time. The other gaps are
-    time, shared by the steps between the frames they span (frames without a timestamp sit between
-    them); fps is one over that mean interval, so a millisecond time base still gives 30.0, not 30.3.
-    The duration adds one interval for the last frame, each jump, and each repeated timestamp (a
-    concatenation restarting at 0): a clip with a ten-hour jump lasts about frames x interval. With
-    a variable frame rate the gaps keep their lengths, so the duration stays true and fps is the
-    mean rate. With fewer than two distinct timestamps the declared ``rate`` is used.
+    time, shared by the frame steps they span; fps is one over that mean interval (so a millisecond
+    time base still gives 30.0, not 30.3, and a variable frame rate gives its mean rate, the duration
+    staying true). Frames without a timestamp fill the holes between stamped ones (gaps of several
+    typical intervals); those left over, the last frame, each jump and each repeated timestamp (a
+    concatenation restarting at 0) add one interval each: a clip with a ten-hour jump lasts about
+    frames x interval. With fewer than two distinct timestamps the declared ``rate`` is used.
     """
     distinct = sorted(set(stamps))
     if len(distinct) < 2 or not time_base:
@@ -135,26 +148,32 @@ def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int,
     median = sorted(gaps)[len(gaps) // 2]
     kept = [gap for gap in gaps if gap <= JUMP_FACTOR * median]
     unstamped, repeated, jumps = max(0, num_frames - len(stamps)), len(stamps) - len(distinct), len(gaps) - len(kept)
-    interval = float(sum(kept) * time_base) / (len(kept) + unstamped)
-    duration = interval * (len(kept) + unstamped + 1 + jumps + repeated)
+    inside = 0
+    if unstamped:  # how many of them sit in holes: the span over the typical (smallest) interval, less the stamped steps
+        typical = [gap for gap in kept if gap <= 1.5 * min(kept)]
+        inside = min(unstamped, max(0, round(sum(kept) * len(typical) / sum(typical)) - len(kept)))
+    interval = float(sum(kept) * time_base) / (len(kept) + inside)
+    duration = interval * (len(kept) + inside + 1 + unstamped - inside + jumps + repeated)
     return round(duration, 4), round(1 / interval, 4)
 
 
-def _count_packets(path: Path, container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> tuple[int, list[int]]:
-    """Count the stream's packets, and list the timestamps of those that carry one."""
+def _count_packets(path: Path, container: av.container.InputContainer,
+                   stream: av.video.stream.VideoStream) -> tuple[int, list[int], bool]:
+    """Count the stream's packets, list the timestamps of those that carry one, and say whether the
+    last one is cut short (the demuxer flags a packet the file ends inside)."""
     import av
 
-    count, stamps = 0, []
+    count, stamps, cut = 0, [], False
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
-            count += 1
+            count, cut = count + 1, packet.is_corrupt
             if packet.pts is not None:
                 stamps.append(packet.pts)
     except av.FFmpegError as exc:
         raise UnreadableVideo(path, f"cannot read its packets ({_short(exc)}); the file may be truncated") from exc
-    return count, stamps
+    return count, stamps, cut
 
 
 def _is_image(format_name: str) -> bool:

@@ -111,12 +111,13 @@ def write_gop_clip(path: Path, count: int, keyint: int, codec: str = "libx264", 
     return path
 
 
-def write_timed_clip(path: Path, stamps: list[int], rate: int = 30, size: int = 64) -> Path:
+def write_timed_clip(path: Path, stamps: list[int], rate: int = 30, size: int = 64, fmt: str | None = None,
+                     options: dict[str, str] | None = None) -> Path:
     """An H.264 clip whose frame ``i`` has presentation timestamp ``stamps[i]`` (in 1/``rate`` s) and grey
-    level ``4 * i``: a timestamp jump is a large step in ``stamps``."""
+    level ``4 * i``: a timestamp jump is a large step in ``stamps``. ``fmt``/``options``: the muxer's."""
     from fractions import Fraction
 
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", format=fmt, options=options or {}) as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width = stream.height = size
         stream.pix_fmt = "yuv420p"
@@ -150,3 +151,30 @@ def write_png_as(path: Path, size: int = 32) -> Path:
 
     path.write_bytes(cv2.imencode(".png", np.full((size, size, 3), 128, np.uint8))[1].tobytes())
     return path
+
+
+def write_textured_clip(path: Path, count: int = 100, keyint: int = 30, size: tuple[int, int] = (128, 96)) -> Path:
+    """A clip of moving noise (many bytes a frame, so damaged bytes hit frames, not the container)."""
+    width, height = size
+    base = np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0"}
+        for i in range(count):
+            frame = av.VideoFrame.from_ndarray(np.roll(base, 2 * i, axis=1), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def damage_bytes(source: Path, target: Path, places: int, length: int, seed: int = 1) -> Path:
+    """Copy a file, overwriting ``length`` bytes with seeded noise at ``places`` offsets spread over its
+    middle (25% to 85%: the header, the first keyframe and the index stay whole, so it probes fine)."""
+    data = bytearray(source.read_bytes())
+    rng = np.random.default_rng(seed)
+    for share in np.linspace(0.25, 0.85, places):
+        offset = int(len(data) * share)
+        data[offset: offset + length] = rng.integers(0, 256, length, dtype=np.uint8).tobytes()
+    target.write_bytes(bytes(data))
+    return target

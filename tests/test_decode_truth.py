@@ -11,10 +11,11 @@ from click.testing import CliRunner
 
 from cli import main
 from embed.windows import MAX_WINDOWS
-from ingest import UnreadableVideo, probe
+from ingest import DAMAGE_LIMIT, DamagedVideo, UnreadableVideo, decode_clip, probe
 from ingest.demo_data import write_clip
 from store import Store
-from tests.media import indexed_frames, remux_ts, turning_bar, write_indexed_clip, write_png_as, write_timed_clip
+from tests.media import (damage_bytes, indexed_frames, remux_ts, turning_bar, write_indexed_clip, write_png_as,
+                         write_textured_clip, write_timed_clip)
 
 TEN_HOURS = 10 * 3600 * 30  # in 1/30 s
 
@@ -52,9 +53,25 @@ def test_missing_and_restarting_timestamps(tmp_path: Path) -> None:
     assert info.duration_s == pytest.approx(12.0, rel=0.05) and info.fps == pytest.approx(10.0, rel=0.05)
 
 
-def test_negative_timestamps(tmp_path: Path) -> None:
+def test_negative_timestamps_and_frames_without_one(tmp_path: Path) -> None:
     info = probe(write_timed_clip(tmp_path / "negative.mp4", list(range(-30, 30))))
     assert info.num_frames == 60 and info.duration_s == pytest.approx(2.0, abs=0.05)
+    kept = write_timed_clip(tmp_path / "unstamped.mkv", list(range(-6, 54)), fmt="matroska",
+                            options={"avoid_negative_ts": "disabled"})  # Matroska drops the 6 negative ones
+    info = probe(kept)
+    assert info.num_frames == 60 and info.fps == pytest.approx(30.0, abs=0.1) and info.duration_s == pytest.approx(2.0, abs=0.05)
+
+
+def test_truncated_files_say_so(tmp_path: Path) -> None:
+    from tests.media import truncate
+
+    clip = write_timed_clip(tmp_path / "whole.mkv", list(range(60)), fmt="matroska")
+    with pytest.raises(UnreadableVideo, match=r"truncated: 0\.\d+ s of the 2\.00 s it declares present"):
+        probe(truncate(clip, tmp_path / "half.mkv", keep=0.5))
+    mp4 = write_textured_clip(tmp_path / "whole.mp4", count=30)  # its index is at the end: a cut loses it
+    for keep in (0.3, 0.6, 0.9, 0.95, 0.99):
+        with pytest.raises(UnreadableVideo, match="truncated"):
+            probe(truncate(mp4, tmp_path / f"cut{keep}.mp4", keep=keep))
 
 
 def test_a_picture_named_like_a_video_is_refused_at_ingest(runner: CliRunner, store: Store, tmp_path: Path) -> None:
@@ -99,3 +116,44 @@ def test_degenerate_clips_and_a_window_bomb_are_refused_for_the_set(runner: CliR
     errors = {Path(e["path"]).name: e["stage"] for e in json.loads(run(runner, store, "errors", "--format", "json").stdout)}
     assert errors == {"bomb.mp4": "embed tiny3d_f4_w1s1_random", "one.mp4": "embed tiny3d_f4_w1s1_random",
                       "tiny.mp4": "embed tiny3d_f4_w1s1_random"}
+
+
+@pytest.mark.parametrize("seek", [False, True])
+def test_damaged_frames_are_counted_and_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seek: bool) -> None:
+    import ingest.decode as decode
+
+    monkeypatch.setattr(decode, "SEEK_MIN_FRAMES", 1 if seek else 10**9)
+    clean = write_textured_clip(tmp_path / "clean.mp4", count=150)
+    light = damage_bytes(clean, tmp_path / "light.mp4", places=4, length=200)
+    heavy = damage_bytes(clean, tmp_path / "heavy.mp4", places=17, length=1500)
+    assert probe(light).num_frames == probe(heavy).num_frames == 150  # the damage is in the middle: they probe fine
+    frames, damage = decode_clip(clean, 8, num_frames=150)
+    assert frames.shape == (8, 96, 128, 3) and damage.bad == 0
+    with pytest.raises(DamagedVideo, match=r"frames read were damaged \(\d+ failed to decode.*more than the 10% a set accepts"):
+        decode_clip(heavy, 8, num_frames=150)
+    if not seek:  # straight through, every frame up to the last pick is read: a few damaged ones are counted
+        frames, damage = decode_clip(light, 8, num_frames=150)
+        assert 0 < damage.share <= DAMAGE_LIMIT and damage.read == 150 - 9 and frames.shape[0] == 8
+
+
+def test_a_damaged_middle_is_refused_for_the_set_or_stored_with_a_note(runner: CliRunner, store: Store, tmp_path: Path) -> None:
+    root = tmp_path / "videos" / "noise"
+    root.mkdir(parents=True)
+    clean = write_textured_clip(root / "clean.mp4")
+    damage_bytes(clean, root / "light.mp4", places=4, length=200, seed=1)
+    damage_bytes(clean, root / "heavy.mp4", places=17, length=1500, seed=2)
+    assert run(runner, store, "ingest", root.parent).exit_code == 0
+    result = run(runner, store, "embed", "--backbone", "flow_motion", "--frames", "16")
+    assert result.exit_code == 3, result.output
+    assert "skipped: " in result.stderr and "heavy.mp4: " in result.stderr and "more than the 10% a set accepts" in result.stderr
+    assert "note: 1 clip(s) stored with damaged frames" in result.stderr and "light.mp4: " in result.stderr
+    assert store.get_set("flow_motion_f16").num_vectors == 2
+    errors = {Path(e["path"]).name: (e["stage"], e["reason"]) for e in json.loads(run(runner, store, "errors", "--format", "json").stdout)}
+    assert errors["heavy.mp4"][0] == "embed flow_motion_f16" and "frames read were damaged" in errors["heavy.mp4"][1]
+    assert errors["light.mp4"][0] == "note: embed flow_motion_f16" and "flagged corrupt" in errors["light.mp4"][1]
+    assert "clean.mp4" not in errors
+    rows = json.loads(run(runner, store, "sql", "SELECT v.path, n.view, n.window, n.note FROM embed_notes n JOIN videos v "
+                                              "USING (video_id)", "--format", "json").stdout)
+    assert [(Path(r["path"]).name, r["view"], r["window"]) for r in rows] == [("light.mp4", "original", 0)]
+    again = run(runner, store, "embed", "--backbone", "flow_motion", "--frames", "16")
+    assert again.exit_code == 3 and "note:" not in again.stderr  # the stored row is not embedded again; heavy is refused again
