@@ -8,7 +8,8 @@
   ``rotation`` modulo 360);
 - ``error``: a row in ``ingest_errors`` whose one-line reason holds one of ``keywords``;
 - ``ignored``: listed by ingest as ignored (a folder or link: what it holds is); ``hidden``: skipped without a word (dot-names);
-- ``refused``: catalogued, then refused by ``embed`` with one of ``keywords`` and the minimum named;
+- ``refused``: catalogued, then refused by ``embed`` with one of ``keywords`` and a number (the minimum, the share);
+- ``noted``: catalogued and embedded, with a note in ``embed_notes`` holding one of ``keywords``;
 - ``labels_ok`` / ``labels_error``: ``ingest --labels`` of that CSV over ``root/labelled`` succeeds with
   ``facts`` as ``{label: (name_en, name_it)}``, or fails with one line holding one of ``keywords``.
 
@@ -51,7 +52,7 @@ class Case:
 
     kind: str
     files: tuple[Path, ...]
-    outcome: str  # catalogued | error | ignored | hidden | refused | labels_ok | labels_error
+    outcome: str  # catalogued | noted | refused | error | ignored | hidden | labels_ok | labels_error
     keywords: tuple[str, ...] = ()  # one of them (lower case) appears in the reason
     facts: dict[str, Any] = field(default_factory=dict)
     note: str = ""  # what the kind is, for the table
@@ -128,16 +129,19 @@ def cut(keep: float, **options: Any) -> Callable[[Path], None]:
     return write
 
 
-def corrupt_middle(path: Path) -> None:
-    """A 40-frame clip whose middle packets (frames 12-27) are overwritten with random bytes, first frame intact."""
-    encode(path, count=40, codec="mpeg4", fmt="mp4")
-    with av.open(str(path)) as container:
-        spans = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size and p.pos is not None]
-    data = bytearray(path.read_bytes())
-    rng = np.random.default_rng(3)
-    for pos, size in spans[12:28]:
-        data[pos: pos + size] = rng.bytes(size)
-    path.write_bytes(bytes(data))
+def corrupt(first: int, end: int) -> Callable[[Path], None]:
+    """A writer: a 40-frame MPEG-4 clip whose packets ``first`` to ``end - 1`` are overwritten in place with random
+    bytes (the first frame stays intact, so it probes)."""
+    def write(path: Path) -> None:
+        encode(path, count=40, codec="mpeg4", fmt="mp4")
+        with av.open(str(path)) as container:
+            spans = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size and p.pos is not None]
+        data = bytearray(path.read_bytes())
+        rng = np.random.default_rng(first)
+        for pos, size in spans[first:end]:
+            data[pos: pos + size] = rng.bytes(size)
+        path.write_bytes(bytes(data))
+    return write
 
 
 def huge_declared_mp4(path: Path) -> None:
@@ -267,7 +271,7 @@ VIDEO_SPECS: list[Spec] = [
      "catalogued", (), {"num_frames": FRAMES, "fps": (FPS - 0.5, 2 * FPS + 0.5)}, "variable rate: 10 then 20 fps"),
     ("negative_ts_mp4", "timing/negative.mp4", with_options(pts=[i - 6 for i in range(FRAMES)],
                                                             container_options={"avoid_negative_ts": "disabled"}),
-     "catalogued", (), GOOD, "timestamps start at -0.6 s"),
+     "catalogued", (), GOOD | {"num_frames": FRAMES - 6}, "timestamps from -0.6 s; its edit list hides those 6 frames"),
     ("negative_ts_mpegts", "timing/negative.ts", with_options(fmt="mpegts", pts=[i - 6 for i in range(FRAMES)],
                                                               container_options={"avoid_negative_ts": "disabled"}),
      "catalogued", (), GOOD, "timestamps start at -0.6 s"),
@@ -301,8 +305,10 @@ VIDEO_SPECS: list[Spec] = [
     *truncations("front", FASTSTART, (0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)),
     ("truncated_mkv_half", "truncated/half.mkv", cut(0.5, fmt="matroska", count=30), "error", TRUNCATED, {},
      "Matroska cut in half"),
-    ("corrupt_middle", "corrupt/middle.mp4", corrupt_middle, "refused", ("decode", "fail", "corrupt"), {},
+    ("corrupt_middle", "corrupt/middle.mp4", corrupt(12, 28), "refused", ("damaged", "decode", "corrupt"), {"num_frames": 40},
      "frames 12-27 of 40 overwritten"),
+    ("corrupt_one_frame", "corrupt/one_frame.mp4", corrupt(20, 21), "noted", ("damaged", "decode", "corrupt"),
+     {"num_frames": 40}, "frame 20 of 40 overwritten: below the share a set accepts"),
     ("one_frame", "degenerate/one_frame.mp4", with_options(count=1), "refused", ("frame",), {"num_frames": 1}, "a single frame"),
     ("tiny_2x2", "degenerate/tiny_2x2.mp4", with_options(size=(2, 2)), "refused", ("small", "pixel", "size"),
      {"width": 2, "height": 2}, "2x2 pixels"),

@@ -32,12 +32,8 @@ EMBED = ("embed", "--backbone", "flow_motion", "--frames", "16", "--batch-size",
 
 DECODE_TRUTH = "needs decode-truth: "
 XFAIL = {
-    "corrupt_middle": "mid-stream decode failures above a share are refused at embed",
-    "missing_ts_mkv": "fps from the median frame interval (6 frames without timestamps: 14.3 fps)",
-    "truncated_end_90": "probe.py calls a truncated MP4 'no video stream (audio-only ...)'",
-    "truncated_front_02": "probe.py calls a truncated MP4 'no video stream (audio-only ...)'",
-    "truncated_front_99": "probe.py catalogues a faststart MP4 whose last frame is cut short (30 of 30 frames)",
-    "truncated_mkv_half": "probe.py catalogues a Matroska cut in half (11 of 30 frames; it declares 3 s)",
+    "negative_ts_mp4": "probe.py counts the 6 frames the MP4 edit list hides (20 frames, 2 s; a player shows 14, 1.4 s), "
+                       "so embed refuses the clip as 6 frames missing",
 }
 
 
@@ -71,6 +67,7 @@ class Run:
     check: subprocess.CompletedProcess
     catalogs: list[tuple[list, list]]  # (videos, errors) after each ingest and embed
     embedded: set[str]  # video ids in the set
+    notes: dict[str, str]  # video id: its note in embed_notes
 
     def rows(self, case: Case) -> dict[str, dict[str, Any]]:
         """The case's file's rows at the end, by table: ``videos`` and ``errors`` (either may be missing)."""
@@ -106,7 +103,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     set_id = json.loads(embed.stdout)["set"]["set_id"]
     embedded = [key[0] for key in Store(store).embedded_keys(set_id)]
     assert len(embedded) == len(set(embedded)), "a clip was embedded twice"
-    return Run(root / "corpus", store, cases, ingest, embed, again, embed_again, check, catalogs, set(embedded))
+    notes = {n["video_id"]: n["note"] for n in Store(store).notes()}
+    return Run(root / "corpus", store, cases, ingest, embed, again, embed_again, check, catalogs, set(embedded), notes)
 
 
 def test_ingest_lists_every_bad_file_in_one_line_and_goes_on(run: Run) -> None:
@@ -117,7 +115,9 @@ def test_ingest_lists_every_bad_file_in_one_line_and_goes_on(run: Run) -> None:
     assert sorted(skipped) == sorted(f"skipped: {e['path']}: {e['reason']}" for e in errors)
     assert len(videos) >= 40 and len(errors) >= 40
     shown = json.loads(actionstore(run.store, "errors", "--format", "json").stdout)
-    assert [{k: e[k] for k in ("path", "stage", "reason")} for e in shown] == run.catalogs[-1][1]
+    notes = [e for e in shown if e["stage"].startswith("note: ")]
+    assert [{k: e[k] for k in ("path", "stage", "reason")} for e in shown if e not in notes] == run.catalogs[-1][1]
+    assert sorted(e["reason"] for e in notes) == sorted(run.notes.values())
 
 
 def test_a_second_ingest_and_embed_change_nothing(run: Run) -> None:
@@ -171,13 +171,16 @@ def test_kind_has_its_expected_outcome(run: Run, kind: str) -> None:
     rows = run.rows(case)
     path = case.files[0].as_posix()
     ignored = any(p == path or p.startswith(path + "/") for p in json.loads(run.again.stdout)["ignored"])
-    if case.outcome in ("catalogued", "refused"):
+    if case.outcome in ("catalogued", "noted", "refused"):
         assert "videos" in rows, f"{kind}: expected catalogued, got {rows}"
         row, error = rows["videos"], rows.get("errors")
         assert not _matches(row, case.facts), f"{kind}: wrong facts {_matches(row, case.facts)}"
         refusal = run.refusal(row["path"])
-        if case.outcome == "catalogued":
+        if case.outcome != "refused":
             assert row["video_id"] in run.embedded and (refusal, error) == (None, None), f"{kind}: not embedded: {refusal}"
+            note = run.notes.get(row["video_id"])
+            assert (note is not None) == (case.outcome == "noted"), f"{kind}: note {note!r}"
+            assert note is None or _one_line_with(note, case.keywords), note
         else:
             assert refusal is not None and row["video_id"] not in run.embedded, f"{kind}: embedded, not refused"
             assert _one_line_with(refusal, case.keywords) and re.search(r"\d", refusal), f"{kind}: {refusal}"
