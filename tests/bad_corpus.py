@@ -178,6 +178,14 @@ def ts_concat(path: Path, offset: int) -> None:
     second.unlink()
 
 
+def no_frames(path: Path) -> None:
+    """A Matroska file with a video stream's header and not one frame."""
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        container.start_encoding()
+
+
 def put_bytes(data: bytes) -> Callable[[Path], None]:
     return lambda path: path.write_bytes(data)
 
@@ -259,6 +267,12 @@ VIDEO_SPECS: list[Spec] = [
     ("flv", "formats/clip.flv", with_options(codec="flv", fmt="flv"), "catalogued", (), GOOD | SANE_FPS, "Sorenson H.263 in FLV"),
     ("wmv", "formats/clip.wmv", with_options(codec="wmv2", fmt="asf"), "catalogued", (), GOOD | SANE_FPS, "WMV2 in ASF"),
     ("gif", "formats/clip.gif", with_options(codec="gif", pix_fmt="rgb8", fmt="gif"), "catalogued", (), GOOD, "animated GIF"),
+    ("hevc_10bit", "formats/hevc10.mp4", with_options(codec="libx265", pix_fmt="yuv420p10le"), "catalogued", (), GOOD,
+     "10-bit HEVC, as HDR phones record"),
+    ("h264_10bit", "formats/h264_10.mp4", with_options(pix_fmt="yuv420p10le"), "catalogued", (), GOOD, "10-bit H.264"),
+    ("mkv_named_mp4", "formats/matroska.mp4", with_options(fmt="matroska"), "catalogued", (), GOOD, "Matroska under .mp4"),
+    ("odd_size", "sizes/odd.avi", with_options(size=(65, 49), codec="mjpeg", pix_fmt="yuvj444p", fmt="avi"), "catalogued", (),
+     GOOD | {"width": 65, "height": 49}, "65x49 pixels"),
     ("rotation_90", "rotation/r90.mp4", rotated(90), "catalogued", (), PORTRAIT | {"rotation": 90}, "portrait, tagged 90"),
     ("rotation_180", "rotation/r180.mp4", rotated(180), "catalogued", (), PORTRAIT | {"rotation": 180}, "tagged 180"),
     ("rotation_270", "rotation/r270.mp4", rotated(270), "catalogued", (), PORTRAIT | {"rotation": 270}, "portrait, tagged 270"),
@@ -323,6 +337,7 @@ VIDEO_SPECS: list[Spec] = [
     ("text_as_mp4", "broken/notes.mp4", put_bytes(b"hello\n"), "error", NOT_READABLE, {}, "a text file named .mp4"),
     ("ftyp_only_mp4", "broken/ftyp_only.mp4", cut(0.01), "error", NOT_READABLE, {},
      "only the first bytes of an MP4"),
+    ("no_frames_mkv", "broken/no_frames.mkv", no_frames, "error", NOT_READABLE, {}, "a video stream with no frame"),
     ("audio_only_mp4", "audio/sound.mp4", audio_only, "error", NO_VIDEO, {}, "AAC audio, no video"),
     ("audio_only_mkv", "audio/sound.mkv", lambda p: audio_only(p, codec="flac", fmt="matroska"), "error", NO_VIDEO, {},
      "FLAC audio, no video"),
