@@ -233,7 +233,7 @@ def ingest(obj: Context, fmt: str, **options: Any) -> None:
     lines = [f"ingested {r.clips} clips from {r.directory}: {r.new} new, {r.moved} moved, {r.changed} changed, "
              f"{r.unchanged} unchanged{names}"]
     lines += [f"pruned {len(r.pruned)} clip(s) whose files are gone"] if options["prune"] else []
-    lines += [f"ignored {len(r.ignored)} non-video file(s), e.g. {r.ignored[0]}"] if r.ignored else []
+    lines += [f"ignored {len(r.ignored)} path(s) that are not clips in a label folder, e.g. {r.ignored[0]}"] if r.ignored else []
     done(r, fmt, None, None, *lines, skipped="unreadable file(s)")
 
 

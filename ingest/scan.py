@@ -14,7 +14,8 @@ from ingest.progress import progress as progress_bar
 
 @dataclass
 class ScanResult:
-    """Catalog rows for the readable clips, ``(path, reason)`` for the rest, and non-video files."""
+    """Catalog rows for the readable clips, ``(path, reason)`` for the rest, and the paths ignored (not clips, or
+    reached twice)."""
 
     videos: list[dict[str, Any]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
