@@ -66,7 +66,7 @@ class Run:
     embed_again: subprocess.CompletedProcess
     check: subprocess.CompletedProcess
     catalogs: list[tuple[list, list]]  # (videos, errors) after each ingest and embed
-    embedded: set[str]  # video ids in the set
+    embedded: list[str]  # the video id of every original-view row in the set's parts
     notes: dict[str, str]  # video id: its note in embed_notes
 
     def rows(self, case: Case) -> dict[str, dict[str, Any]]:
@@ -81,6 +81,7 @@ class Run:
 
 
 def catalog_of(store: Path) -> tuple[list, list]:
+    """Every catalogued video, and every recorded error's path, stage and reason."""
     catalog = Store(store)
     videos = [dict(r) for r in catalog.videos()]
     return videos, [{k: r[k] for k in ("path", "stage", "reason")} for r in catalog.errors()]
@@ -101,10 +102,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     check = actionstore(store, "check")
     catalogs.append(catalog_of(store))
     set_id = json.loads(embed.stdout)["set"]["set_id"]
-    embedded = [key[0] for key in Store(store).embedded_keys(set_id)]
-    assert len(embedded) == len(set(embedded)), "a clip was embedded twice"
+    embedded = Store(store).load_vectors(set_id)[0].column("video_id").to_pylist()
     notes = {n["video_id"]: n["note"] for n in Store(store).notes()}
-    return Run(root / "corpus", store, cases, ingest, embed, again, embed_again, check, catalogs, set(embedded), notes)
+    return Run(root / "corpus", store, cases, ingest, embed, again, embed_again, check, catalogs, embedded, notes)
 
 
 def test_ingest_lists_every_bad_file_in_one_line_and_goes_on(run: Run) -> None:
@@ -138,7 +138,8 @@ def test_embed_embeds_every_clip_once_and_a_second_embed_runs_no_model(run: Run)
     assert run.embed.returncode == (3 if result["skipped"] else 0), run.embed.stderr
     assert "Traceback" not in run.embed.stderr + run.embed_again.stderr
     refused = {s["path"] for s in result["skipped"]}
-    assert run.embedded == {v["video_id"] for v in run.catalogs[-1][0] if v["path"] not in refused}
+    assert len(run.embedded) == len(set(run.embedded)), "a clip was embedded twice"
+    assert set(run.embedded) == {v["video_id"] for v in run.catalogs[-1][0] if v["path"] not in refused}
     again = json.loads(run.embed_again.stdout)
     assert (again["embedded"], again["forwards"], again["already"]) == (0, 0, len(run.embedded))
     assert run.embed_again.returncode == run.embed.returncode
