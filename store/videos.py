@@ -32,9 +32,10 @@ def record_ingest(catalog: Catalog, videos: list[dict[str, Any]], errors: list[t
 
     A known id at a new path is a move (path and label updated) when the old file is gone, and a
     duplicate (reported, not stored) when it is still there. A known path with a new id is a
-    changed file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors`` (an embed's
-refusal of an unchanged file stays). A catalogued file that now fails (its bytes went bad, or no longer
-pass ingest) leaves ``videos``, and its reason says so: its vectors stay, and come back when it reads again.
+    changed file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors`` (an
+    embed's refusal of an unchanged file stays). A catalogued file that now fails (its bytes went bad, or
+    no longer pass ingest) leaves ``videos``, its reason saying so: its vectors stay, and come back when it
+    reads again.
     """
     summary = IngestSummary(failed=list(errors))
     with catalog.transaction() as con:
