@@ -20,7 +20,7 @@ class Discovered:
     """What a walk of a dataset folder found."""
 
     videos: list[tuple[str, Path]]  # (label, path), sorted, label folders that are links last
-    ignored: list[Path]  # files that are not videos by extension or not inside a label folder; folders named like clips
+    ignored: list[Path]  # not clips: other files, entries beside the label folders, folders named like clips
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # video names that are no regular file, and why
 
 
