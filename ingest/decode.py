@@ -48,8 +48,8 @@ DAMAGE_LIMIT = 0.10  # the share of the frames read that may be damaged; above i
 class Damage:
     """What went wrong decoding one sample of a clip: of ``read`` frames the decoder went through,
     ``failed`` would not decode, ``corrupt`` were flagged by FFmpeg as damaged, ``missing`` were counted
-    by the catalog but not in the file. The picks stand in for a damaged or missing frame with the
-    frame before it, so a damaged clip embeds from repeated frames: ``DAMAGE_LIMIT`` bounds how many."""
+    by the catalog but not in the file. A pick on a frame that failed or is missing repeats the frame
+    before it, and one flagged corrupt is used with its artefacts: ``DAMAGE_LIMIT`` bounds how many."""
 
     read: int
     failed: int = 0
