@@ -31,6 +31,7 @@ class VideoInfo:
     rotation: int
     codec: str
     size_bytes: int
+    timing: str = ""  # what was made of odd timestamps (jumps, repeats, frames without one), when there were any
 
 
 def content_hash(path: str | Path) -> str:
@@ -108,7 +109,7 @@ def probe(path: str | Path) -> VideoInfo:
         raise UnreadableVideo(path, f"truncated: {num_frames} of {declared} frames present; re-copy the file")
     if cut:
         raise UnreadableVideo(path, f"truncated: the file ends inside its last frame ({num_frames} of them); re-copy the file")
-    duration, fps = frame_timing(stamps, time_base, num_frames, float(rate or 0))
+    duration, fps, timing = frame_timing(stamps, time_base, num_frames, float(rate or 0))
     if declared_s and stamps and time_base and fps:  # Matroska declares its duration (an MP4 its frames, above)
         span = float((max(stamps) - min(stamps)) * time_base) + 1 / fps
         if span + 2 / fps < TRUNCATED_SHARE * declared_s:
@@ -126,11 +127,12 @@ def probe(path: str | Path) -> VideoInfo:
         rotation=rotation,
         codec=codec,
         size_bytes=path.stat().st_size,
+        timing=timing,
     )
 
 
-def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int, rate: float) -> tuple[float, float]:
-    """``(duration_s, fps)`` of a clip from its packets' presentation timestamps, in any order.
+def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int, rate: float) -> tuple[float, float, str]:
+    """``(duration_s, fps, note)`` of a clip from its packets' presentation timestamps, in any order.
 
     The median interval between distinct timestamps tells time from a jump: a gap of over
     ``JUMP_FACTOR`` medians (a recorder's clock jumping ten hours) is not time. The other gaps are
@@ -139,11 +141,12 @@ def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int,
     staying true). Frames without a timestamp fill the holes between stamped ones (gaps of several
     typical intervals); those left over, the last frame, each jump and each repeated timestamp (a
     concatenation restarting at 0) add one interval each: a clip with a ten-hour jump lasts about
-    frames x interval. With fewer than two distinct timestamps the declared ``rate`` is used.
+    frames x interval. With fewer than two distinct timestamps the declared ``rate`` is used. The note
+    says what was odd ("" when nothing was).
     """
     distinct = sorted(set(stamps))
     if len(distinct) < 2 or not time_base:
-        return (round(num_frames / rate, 4), round(rate, 4)) if rate > 0 else (0.0, 0.0)
+        return (round(num_frames / rate, 4), round(rate, 4), "") if rate > 0 else (0.0, 0.0, "")
     gaps = [b - a for a, b in zip(distinct, distinct[1:])]
     median = sorted(gaps)[len(gaps) // 2]
     kept = [gap for gap in gaps if gap <= JUMP_FACTOR * median]
@@ -154,7 +157,10 @@ def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int,
         inside = min(unstamped, max(0, round(sum(kept) * len(typical) / sum(typical)) - len(kept)))
     interval = float(sum(kept) * time_base) / (len(kept) + inside)
     duration = interval * (len(kept) + inside + 1 + unstamped - inside + jumps + repeated)
-    return round(duration, 4), round(1 / interval, 4)
+    odd = [f"{count} {what}" for count, what in ((jumps, "timestamp jump(s) not counted as time"),
+                                                 (repeated, "repeated timestamp(s)"), (unstamped, "frame(s) without a timestamp")) if count]
+    note = f"{', '.join(odd)}; taken as {duration:.2f} s at {1 / interval:.2f} fps" if odd else ""
+    return round(duration, 4), round(1 / interval, 4), note
 
 
 def _count_packets(path: Path, container: av.container.InputContainer,

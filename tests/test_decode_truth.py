@@ -85,6 +85,8 @@ def test_a_picture_named_like_a_video_is_refused_at_ingest(runner: CliRunner, st
     result = run(runner, store, "ingest", root)
     assert result.exit_code == 3, result.output
     assert "still.mp4" in result.stderr and "an image (PNG), not a video" in result.stderr
+    assert "note: 1 clip(s) have odd timestamps" in result.stderr
+    assert "jump.mp4: 1 timestamp jump(s) not counted as time; taken as 2.00 s at 30.00 fps" in result.stderr
     errors = json.loads(run(runner, store, "errors", "--format", "json").stdout)
     assert [(Path(e["path"]).name, e["stage"]) for e in errors] == [("still.mp4", "ingest")]
     rows = json.loads(run(runner, store, "sql", "SELECT fps, duration_s FROM videos", "--format", "json").stdout)
