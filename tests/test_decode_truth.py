@@ -106,6 +106,8 @@ def test_degenerate_clips_and_a_window_bomb_are_refused_for_the_set(runner: CliR
     assert "one.mp4: 1 frame; flow_motion needs at least 4" in result.stderr
     assert "tiny.mp4: 2x2 pixels; flow_motion needs at least 16x16" in result.stderr
     assert store.get_set("flow_motion_f16").num_vectors == 2  # ok and bomb (no windows asked)
+    query = run(runner, store, "neighbors", root / "one.mp4", "--set", "flow_motion_f16")  # not stored: embedded now, refused
+    assert query.exit_code == 1 and query.stderr.count("\n") == 1 and "1 frame; flow_motion needs at least 4" in query.stderr
     windowed = run(runner, store, "embed", "--backbone", "tiny3d", "--frames", "4", "--windows", "1:1", "--format", "json")
     assert windowed.exit_code == 3, windowed.output
     skipped = {Path(s["path"]).name: s["reason"] for s in json.loads(windowed.stdout)["skipped"]}
