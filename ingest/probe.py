@@ -156,7 +156,7 @@ def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int,
         typical = [gap for gap in kept if gap <= 1.5 * min(kept)]
         inside = min(unstamped, max(0, round(sum(kept) * len(typical) / sum(typical)) - len(kept)))
     interval = float(sum(kept) * time_base) / (len(kept) + inside)
-    duration = interval * (len(kept) + inside + 1 + unstamped - inside + jumps + repeated)
+    duration = interval * (len(kept) + 1 + unstamped + jumps + repeated)
     odd = [f"{count} {what}" for count, what in ((jumps, "timestamp jump(s) not counted as time"),
                                                  (repeated, "repeated timestamp(s)"), (unstamped, "frame(s) without a timestamp")) if count]
     note = f"{', '.join(odd)}; taken as {duration:.2f} s at {1 / interval:.2f} fps" if odd else ""
