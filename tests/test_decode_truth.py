@@ -54,12 +54,23 @@ def test_missing_and_restarting_timestamps(tmp_path: Path) -> None:
 
 
 def test_negative_timestamps_and_frames_without_one(tmp_path: Path) -> None:
-    info = probe(write_timed_clip(tmp_path / "negative.mp4", list(range(-30, 30))))
+    negative = write_timed_clip(tmp_path / "negative.ts", list(range(-30, 30)), fmt="mpegts",
+                                options={"avoid_negative_ts": "disabled"})  # MPEG-TS has no edit list: all 60 show
+    info = probe(negative)
     assert info.num_frames == 60 and info.duration_s == pytest.approx(2.0, abs=0.05)
+    assert decode_clip(negative, 60, num_frames=60)[1].bad == 0
     kept = write_timed_clip(tmp_path / "unstamped.mkv", list(range(-6, 54)), fmt="matroska",
                             options={"avoid_negative_ts": "disabled"})  # Matroska drops the 6 negative ones
     info = probe(kept)
     assert info.num_frames == 60 and info.fps == pytest.approx(30.0, abs=0.1) and info.duration_s == pytest.approx(2.0, abs=0.05)
+
+
+def test_frames_an_edit_list_hides_are_not_frames_of_the_clip(tmp_path: Path) -> None:
+    clip = write_timed_clip(tmp_path / "edited.mp4", list(range(-6, 24)), options={"avoid_negative_ts": "disabled"})
+    info = probe(clip)  # the muxer writes an edit list starting at 0: the 6 frames before it are never shown
+    assert (info.num_frames, info.duration_s) == (24, pytest.approx(0.8, abs=0.01))
+    frames, damage = decode_clip(clip, 24, num_frames=info.num_frames)
+    assert damage.bad == 0 and [round(f.mean() / 4) for f in frames[:3]] == [6, 7, 8]  # grey 4 * i: frame 6 first
 
 
 def test_truncated_files_say_so(tmp_path: Path) -> None:
