@@ -234,6 +234,7 @@ def ingest(obj: Context, fmt: str, **options: Any) -> None:
              f"{r.unchanged} unchanged{names}"]
     lines += [f"pruned {len(r.pruned)} clip(s) whose files are gone"] if options["prune"] else []
     lines += [f"ignored {len(r.ignored)} path(s) that are not clips in a label folder, e.g. {r.ignored[0]}"] if r.ignored else []
+    lines += [f"note: {len(r.notes)} clip(s) have odd timestamps (e.g. {r.notes[0].path}: {r.notes[0].note})"] if r.notes else []
     done(r, fmt, None, None, *lines, skipped="unreadable file(s)")
 
 

@@ -57,7 +57,8 @@ class EmbedPlan:
     name: str | None  # the set's name (None: the store's default)
     tasks: list[EmbedTask]
     already: int  # clips whose rows are all in the set
-    refused: list[tuple[str, str]]  # (path, reason): clips left out (too many windows, under the backbone's minimum, short under ``short_clips="refuse"``)
+    refused: list[tuple[str, str]]  # (path, reason): clips left out (too many windows, under the backbone's minimum,
+    #                                 short under ``short_clips="refuse"``)
     short: list[tuple[str, int]]  # (path, frames it has): short clips to embed with repeated frames
 
 

@@ -48,8 +48,8 @@ DAMAGE_LIMIT = 0.10  # the share of the frames read that may be damaged; above i
 class Damage:
     """What went wrong decoding one sample of a clip: of ``read`` frames the decoder went through,
     ``failed`` would not decode, ``corrupt`` were flagged by FFmpeg as damaged, ``missing`` were counted
-    by the catalog but not in the file. The picks stand in for a damaged or missing frame with the
-    frame before it, so a damaged clip embeds from repeated frames: ``DAMAGE_LIMIT`` bounds how many."""
+    by the catalog but not in the file. A pick on a frame that failed or is missing repeats the frame
+    before it, and one flagged corrupt is used with its artefacts: ``DAMAGE_LIMIT`` bounds how many."""
 
     read: int
     failed: int = 0
@@ -66,7 +66,7 @@ class Damage:
 
     def note(self) -> str:
         """One line: the counts."""
-        return (f"{self.bad} of {self.read} frames read were damaged ({self.failed} failed to decode, "
+        return (f"{self.bad} of the {self.read} frames read were damaged ({self.failed} failed to decode, "
                 f"{self.corrupt} flagged corrupt, {self.missing} missing)")
 
 
@@ -159,23 +159,23 @@ SEEK_GAIN = 0.6  # seek only when it decodes at most this share of the frames re
 
 def keyframe_plan(path: str | Path) -> tuple[list[int], list[int]] | None:
     """Every frame's pts in presentation order and the indices of keyframes, from the packets alone;
-    None when the packets do not say (a missing or repeated pts)."""
+    None when the packets do not say (a missing or repeated pts) or an edit list hides some of them."""
     import av
 
     container, stream = open_video(path)
     try:
-        packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
+        packets = [(packet.pts, packet.is_keyframe, packet.is_discard) for packet in container.demux(stream) if packet.size]
     except av.FFmpegError:
         return None
     finally:
         container.close()
-    if not packets or any(pts is None for pts, _ in packets):
+    if not packets or any(pts is None or hidden for pts, _, hidden in packets):
         return None
-    order = sorted(pts for pts, _ in packets)
+    order = sorted(pts for pts, _, _ in packets)
     index = {pts: i for i, pts in enumerate(order)}
     if len(index) < len(order):
         return None
-    return order, sorted(index[pts] for pts, key in packets if key)
+    return order, sorted(index[pts] for pts, key, _ in packets if key)
 
 
 def _decode_by_seeking(path: str | Path, wanted: list[int], short_side: int | None,

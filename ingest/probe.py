@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ingest.errors import UnreadableVideo
 
@@ -31,6 +31,7 @@ class VideoInfo:
     rotation: int
     codec: str
     size_bytes: int
+    timing: str = ""  # what was made of odd timestamps (jumps, repeats, frames without one), when there were any
 
 
 def content_hash(path: str | Path) -> str:
@@ -94,7 +95,7 @@ def probe(path: str | Path) -> VideoInfo:
         container.close()
     container, stream = open_video(path)  # reopened rather than seeking: raw streams cannot seek
     try:
-        num_frames, stamps, cut = _count_packets(path, container, stream)
+        packets = _count_packets(path, container, stream)
         # read while the container is open: a stream's fields are freed with it (read after, they are
         # garbage, and a crash when threads probe at once)
         declared, rate, codec = stream.frames, stream.average_rate or stream.guessed_rate, stream.codec_context.name
@@ -102,13 +103,14 @@ def probe(path: str | Path) -> VideoInfo:
         declared_s = container.duration / 1e6 if container.duration and "matroska" in container.format.name else None
     finally:
         container.close()
+    num_frames, stamps = packets.count, packets.stamps
     if num_frames == 0:
         raise UnreadableVideo(path, "no video packets; the file may be truncated")
-    if declared and num_frames < declared:
-        raise UnreadableVideo(path, f"truncated: {num_frames} of {declared} frames present; re-copy the file")
-    if cut:
+    if declared and packets.total < declared:
+        raise UnreadableVideo(path, f"truncated: {packets.total} of {declared} frames present; re-copy the file")
+    if packets.cut:
         raise UnreadableVideo(path, f"truncated: the file ends inside its last frame ({num_frames} of them); re-copy the file")
-    duration, fps = frame_timing(stamps, time_base, num_frames, float(rate or 0))
+    duration, fps, timing = frame_timing(stamps, time_base, num_frames, float(rate or 0))
     if declared_s and stamps and time_base and fps:  # Matroska declares its duration (an MP4 its frames, above)
         span = float((max(stamps) - min(stamps)) * time_base) + 1 / fps
         if span + 2 / fps < TRUNCATED_SHARE * declared_s:
@@ -126,11 +128,12 @@ def probe(path: str | Path) -> VideoInfo:
         rotation=rotation,
         codec=codec,
         size_bytes=path.stat().st_size,
+        timing=timing,
     )
 
 
-def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int, rate: float) -> tuple[float, float]:
-    """``(duration_s, fps)`` of a clip from its packets' presentation timestamps, in any order.
+def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int, rate: float) -> tuple[float, float, str]:
+    """``(duration_s, fps, note)`` of a clip from its packets' presentation timestamps, in any order.
 
     The median interval between distinct timestamps tells time from a jump: a gap of over
     ``JUMP_FACTOR`` medians (a recorder's clock jumping ten hours) is not time. The other gaps are
@@ -139,11 +142,12 @@ def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int,
     staying true). Frames without a timestamp fill the holes between stamped ones (gaps of several
     typical intervals); those left over, the last frame, each jump and each repeated timestamp (a
     concatenation restarting at 0) add one interval each: a clip with a ten-hour jump lasts about
-    frames x interval. With fewer than two distinct timestamps the declared ``rate`` is used.
+    frames x interval. With fewer than two distinct timestamps the declared ``rate`` is used. The note
+    says what was odd ("" when nothing was).
     """
     distinct = sorted(set(stamps))
     if len(distinct) < 2 or not time_base:
-        return (round(num_frames / rate, 4), round(rate, 4)) if rate > 0 else (0.0, 0.0)
+        return (round(num_frames / rate, 4), round(rate, 4), "") if rate > 0 else (0.0, 0.0, "")
     gaps = [b - a for a, b in zip(distinct, distinct[1:])]
     median = sorted(gaps)[len(gaps) // 2]
     kept = [gap for gap in gaps if gap <= JUMP_FACTOR * median]
@@ -153,27 +157,42 @@ def frame_timing(stamps: list[int], time_base: Fraction | None, num_frames: int,
         typical = [gap for gap in kept if gap <= 1.5 * min(kept)]
         inside = min(unstamped, max(0, round(sum(kept) * len(typical) / sum(typical)) - len(kept)))
     interval = float(sum(kept) * time_base) / (len(kept) + inside)
-    duration = interval * (len(kept) + inside + 1 + unstamped - inside + jumps + repeated)
-    return round(duration, 4), round(1 / interval, 4)
+    duration = interval * (len(kept) + 1 + unstamped + jumps + repeated)
+    odd = [f"{count} {what}" for count, what in ((jumps, "timestamp jump(s) not counted as time"),
+                                                 (repeated, "repeated timestamp(s)"), (unstamped, "frame(s) without a timestamp")) if count]
+    note = f"{', '.join(odd)}; taken as {duration:.2f} s at {1 / interval:.2f} fps" if odd else ""
+    return round(duration, 4), round(1 / interval, 4), note
 
 
-def _count_packets(path: Path, container: av.container.InputContainer,
-                   stream: av.video.stream.VideoStream) -> tuple[int, list[int], bool]:
-    """Count the stream's packets, list the timestamps of those that carry one, and say whether the
-    last one is cut short (the demuxer flags a packet the file ends inside)."""
+class _Packets(NamedTuple):
+    """What the packets of a video stream say: the frames presented, the timestamps of those that
+    carry one, all the packets (an edit list can hide some), and whether the file ends inside the last."""
+
+    count: int
+    stamps: list[int]
+    total: int
+    cut: bool
+
+
+def _count_packets(path: Path, container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> _Packets:
+    """Count the stream's packets; those the container hides (``is_discard``: before an MP4 edit list's
+    start) are not frames of the clip. The demuxer flags a packet the file ends inside as corrupt."""
     import av
 
-    count, stamps, cut = 0, [], False
+    count, stamps, total, cut = 0, [], 0, False
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
-            count, cut = count + 1, packet.is_corrupt
+            total, cut = total + 1, packet.is_corrupt
+            if packet.is_discard:
+                continue
+            count += 1
             if packet.pts is not None:
                 stamps.append(packet.pts)
     except av.FFmpegError as exc:
         raise UnreadableVideo(path, f"cannot read its packets ({_short(exc)}); the file may be truncated") from exc
-    return count, stamps, cut
+    return _Packets(count, stamps, total, cut)
 
 
 def _is_image(format_name: str) -> bool:

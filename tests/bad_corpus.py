@@ -4,10 +4,11 @@
 ``root/labelled/`` dataset and one labels CSV per defect under ``root/labels/``, and returns one
 ``Case`` per kind with the outcome a careful user expects:
 
-- ``catalogued``: a row in ``videos`` whose columns match ``facts`` (``fps`` as a ``(low, high)`` range,
-  ``rotation`` modulo 360);
+- ``catalogued``: a row in ``videos`` whose columns match ``facts`` (``fps`` as a ``(low, high)`` range),
+  then embedded; with ``keywords``, ingest notes one of them (odd timestamps);
 - ``error``: a row in ``ingest_errors`` whose one-line reason holds one of ``keywords``;
-- ``ignored``: listed by ingest as ignored (a folder or link: what it holds is); ``hidden``: skipped without a word (dot-names);
+- ``ignored``: listed by ingest as ignored (for a folder or link, what it holds is); ``hidden``: skipped
+  without a word (dot-names);
 - ``refused``: catalogued, then refused by ``embed`` with one of ``keywords`` and a number (the minimum, the share);
 - ``noted``: catalogued and embedded, with a note in ``embed_notes`` holding one of ``keywords``;
 - ``labels_ok`` / ``labels_error``: ``ingest --labels`` of that CSV over ``root/labelled`` succeeds with
@@ -293,12 +294,12 @@ VIDEO_SPECS: list[Spec] = [
      "raw H.264 (no container, no timestamps) named .mp4"),
     ("missing_ts_mkv", "timing/missing_pts.mkv", with_options(fmt="matroska", pts=[i - 6 for i in range(FRAMES)],
                                                               container_options={"avoid_negative_ts": "disabled"}),
-     "catalogued", (), {"num_frames": FRAMES} | SANE_FPS, "six frames lose their timestamps"),
-    ("non_monotonic_ts", "timing/concat_reset.ts", lambda p: ts_concat(p, 0), "catalogued", (),
+     "catalogued", ("without a timestamp",), {"num_frames": FRAMES} | SANE_FPS, "six frames lose their timestamps"),
+    ("non_monotonic_ts", "timing/concat_reset.ts", lambda p: ts_concat(p, 0), "catalogued", ("repeated timestamp",),
      {"num_frames": 2 * FRAMES} | SANE_FPS, "two recordings joined: time goes back to 0"),
     ("ten_hour_jump_mp4", "timing/jump.mp4", with_options(pts=[i if i < 6 else i + TEN_HOURS for i in range(FRAMES)]),
-     "catalogued", (), {"num_frames": FRAMES} | SANE_FPS, "one timestamp jump of ten hours"),
-    ("ten_hour_jump_mpegts", "timing/jump.ts", lambda p: ts_concat(p, TEN_HOURS), "catalogued", (),
+     "catalogued", ("jump",), {"num_frames": FRAMES} | SANE_FPS, "one timestamp jump of ten hours"),
+    ("ten_hour_jump_mpegts", "timing/jump.ts", lambda p: ts_concat(p, TEN_HOURS), "catalogued", ("jump",),
      {"num_frames": 2 * FRAMES} | SANE_FPS, "second recording ten hours later"),
     ("long_name", f"names/{LONG_NAME}", with_options(), "catalogued", (), GOOD, f"a {NAME_MAX}-byte name (NAME_MAX)"),
     ("unicode_name", "names/perché ü 日本.mp4", with_options(), "catalogued", (), GOOD, "accents, CJK, spaces"),

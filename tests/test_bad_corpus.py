@@ -30,19 +30,6 @@ from tests.bad_corpus import LABEL_SPECS, VIDEO_SPECS, Case, make_corpus
 ROOT = Path(__file__).resolve().parents[1]
 EMBED = ("embed", "--backbone", "flow_motion", "--frames", "16", "--batch-size", "8")
 
-DECODE_TRUTH = "needs decode-truth: "
-XFAIL = {
-    "negative_ts_mp4": "probe.py counts the 6 frames the MP4 edit list hides (20 frames, 2 s; a player shows 14, 1.4 s), "
-                       "so embed refuses the clip as 6 frames missing",
-}
-
-
-def kinds(specs: list[tuple]) -> list[Any]:
-    """Kind names as pytest params, the ones waiting on decode-truth marked as strict expected failures."""
-    return [pytest.param(spec[0], marks=pytest.mark.xfail(strict=True, reason=DECODE_TRUTH + XFAIL[spec[0]]))
-            if spec[0] in XFAIL else spec[0] for spec in specs]
-
-
 def actionstore(store: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "cli.py", "--store", str(store), *args], cwd=ROOT, capture_output=True,
                           encoding="utf-8", timeout=300)
@@ -155,8 +142,7 @@ def _matches(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, tuple[Any,
     wrong = {}
     for column, want in facts.items():
         have = row[column]
-        ok = want[0] <= have <= want[1] if isinstance(want, tuple) else \
-            have % 360 == want if column == "rotation" else have == want
+        ok = want[0] <= have <= want[1] if isinstance(want, tuple) else have == want
         if not ok:
             wrong[column] = (want, have)
     return wrong
@@ -166,12 +152,13 @@ def _one_line_with(reason: str, keywords: tuple[str, ...]) -> bool:
     return "\n" not in reason and "Traceback" not in reason and any(k in reason.lower() for k in keywords)
 
 
-@pytest.mark.parametrize("kind", kinds(VIDEO_SPECS))
+@pytest.mark.parametrize("kind", [spec[0] for spec in VIDEO_SPECS])
 def test_kind_has_its_expected_outcome(run: Run, kind: str) -> None:
     case = run.cases[kind]
     rows = run.rows(case)
-    path = case.files[0].as_posix()
-    ignored = any(p == path or p.startswith(path + "/") for p in json.loads(run.again.stdout)["ignored"])
+    path, again = case.files[0].as_posix(), json.loads(run.again.stdout)
+    ignored = any(p == path or p.startswith(path + "/") for p in again["ignored"])
+    ingest_notes = {n["path"]: n["note"] for n in again["notes"]}
     if case.outcome in ("catalogued", "noted", "refused"):
         assert "videos" in rows, f"{kind}: expected catalogued, got {rows}"
         row, error = rows["videos"], rows.get("errors")
@@ -179,8 +166,8 @@ def test_kind_has_its_expected_outcome(run: Run, kind: str) -> None:
         refusal = run.refusal(row["path"])
         if case.outcome != "refused":
             assert row["video_id"] in run.embedded and (refusal, error) == (None, None), f"{kind}: not embedded: {refusal}"
-            note = run.notes.get(row["video_id"])
-            assert (note is not None) == (case.outcome == "noted"), f"{kind}: note {note!r}"
+            note = run.notes.get(row["video_id"]) if case.outcome == "noted" else ingest_notes.get(row["path"])
+            assert (note is not None) == bool(case.keywords), f"{kind}: note {note!r}"
             assert note is None or _one_line_with(note, case.keywords), note
         else:
             assert refusal is not None and row["video_id"] not in run.embedded, f"{kind}: embedded, not refused"
@@ -194,7 +181,7 @@ def test_kind_has_its_expected_outcome(run: Run, kind: str) -> None:
         assert (rows, ignored) == ({}, case.outcome == "ignored"), f"{kind}: expected {case.outcome}, got {rows}"
 
 
-@pytest.mark.parametrize("kind", kinds(LABEL_SPECS))
+@pytest.mark.parametrize("kind", [spec[0] for spec in LABEL_SPECS])
 def test_labels_csv_kind(run: Run, kind: str, tmp_path: Path) -> None:
     """Each defect is one line naming the CSV, and nothing is stored; a good CSV gives each label its names."""
     case = run.cases[kind]

@@ -54,12 +54,23 @@ def test_missing_and_restarting_timestamps(tmp_path: Path) -> None:
 
 
 def test_negative_timestamps_and_frames_without_one(tmp_path: Path) -> None:
-    info = probe(write_timed_clip(tmp_path / "negative.mp4", list(range(-30, 30))))
+    negative = write_timed_clip(tmp_path / "negative.ts", list(range(-30, 30)), fmt="mpegts",
+                                options={"avoid_negative_ts": "disabled"})  # MPEG-TS has no edit list: all 60 show
+    info = probe(negative)
     assert info.num_frames == 60 and info.duration_s == pytest.approx(2.0, abs=0.05)
+    assert decode_clip(negative, 60, num_frames=60)[1].bad == 0
     kept = write_timed_clip(tmp_path / "unstamped.mkv", list(range(-6, 54)), fmt="matroska",
                             options={"avoid_negative_ts": "disabled"})  # Matroska drops the 6 negative ones
     info = probe(kept)
     assert info.num_frames == 60 and info.fps == pytest.approx(30.0, abs=0.1) and info.duration_s == pytest.approx(2.0, abs=0.05)
+
+
+def test_frames_an_edit_list_hides_are_not_frames_of_the_clip(tmp_path: Path) -> None:
+    clip = write_timed_clip(tmp_path / "edited.mp4", list(range(-6, 24)), options={"avoid_negative_ts": "disabled"})
+    info = probe(clip)  # the muxer writes an edit list starting at 0: the 6 frames before it are never shown
+    assert (info.num_frames, info.duration_s) == (24, pytest.approx(0.8, abs=0.01))
+    frames, damage = decode_clip(clip, 24, num_frames=info.num_frames)
+    assert damage.bad == 0 and [round(f.mean() / 4) for f in frames[:3]] == [6, 7, 8]  # grey 4 * i: frame 6 first
 
 
 def test_truncated_files_say_so(tmp_path: Path) -> None:
@@ -85,6 +96,8 @@ def test_a_picture_named_like_a_video_is_refused_at_ingest(runner: CliRunner, st
     result = run(runner, store, "ingest", root)
     assert result.exit_code == 3, result.output
     assert "still.mp4" in result.stderr and "an image (PNG), not a video" in result.stderr
+    assert "note: 1 clip(s) have odd timestamps" in result.stderr
+    assert "jump.mp4: 1 timestamp jump(s) not counted as time; taken as 2.00 s at 30.00 fps" in result.stderr
     errors = json.loads(run(runner, store, "errors", "--format", "json").stdout)
     assert [(Path(e["path"]).name, e["stage"]) for e in errors] == [("still.mp4", "ingest")]
     rows = json.loads(run(runner, store, "sql", "SELECT fps, duration_s FROM videos", "--format", "json").stdout)
@@ -104,6 +117,8 @@ def test_degenerate_clips_and_a_window_bomb_are_refused_for_the_set(runner: CliR
     assert "one.mp4: 1 frame; flow_motion needs at least 4" in result.stderr
     assert "tiny.mp4: 2x2 pixels; flow_motion needs at least 16x16" in result.stderr
     assert store.get_set("flow_motion_f16").num_vectors == 2  # ok and bomb (no windows asked)
+    query = run(runner, store, "neighbors", root / "one.mp4", "--set", "flow_motion_f16")  # not stored: embedded now, refused
+    assert query.exit_code == 1 and query.stderr.count("\n") == 1 and "1 frame; flow_motion needs at least 4" in query.stderr
     windowed = run(runner, store, "embed", "--backbone", "tiny3d", "--frames", "4", "--windows", "1:1", "--format", "json")
     assert windowed.exit_code == 3, windowed.output
     skipped = {Path(s["path"]).name: s["reason"] for s in json.loads(windowed.stdout)["skipped"]}

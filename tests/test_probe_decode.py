@@ -116,7 +116,7 @@ def test_frames_missing_against_the_catalog_count_as_damage(tmp_path: Path) -> N
     assert frames.shape[0] == 20 and np.array_equal(frames[-1], frames[-2])  # the missing one repeats the last
     assert (damage.read, damage.missing, damage.bad) == (20, 1, 1)
     half = write_indexed_clip(tmp_path / "half.mp4", count=10)
-    with pytest.raises(DamagedVideo, match=r"8 of 18 frames read were damaged \(0 failed to decode, 0 flagged corrupt, 8 missing\)"):
+    with pytest.raises(DamagedVideo, match=r"8 of the 18 frames read were damaged \(0 failed to decode, 0 flagged corrupt, 8 missing\)"):
         decode_frames(half, 4, num_frames=20)  # picks 2, 7, 12, 17: frames 10..17 are not there
 
 
