@@ -233,7 +233,8 @@ def ingest(obj: Context, fmt: str, **options: Any) -> None:
     lines = [f"ingested {r.clips} clips from {r.directory}: {r.new} new, {r.moved} moved, {r.changed} changed, "
              f"{r.unchanged} unchanged{names}"]
     lines += [f"pruned {len(r.pruned)} clip(s) whose files are gone"] if options["prune"] else []
-    lines += [f"ignored {len(r.ignored)} non-video file(s), e.g. {r.ignored[0]}"] if r.ignored else []
+    lines += [f"ignored {len(r.ignored)} path(s) that are not clips in a label folder, e.g. {r.ignored[0]}"] if r.ignored else []
+    lines += [f"note: {len(r.notes)} clip(s) have odd timestamps (e.g. {r.notes[0].path}: {r.notes[0].note})"] if r.notes else []
     done(r, fmt, None, None, *lines, skipped="unreadable file(s)")
 
 
@@ -276,7 +277,9 @@ def embed(obj: Context, fmt: str, **options: Any) -> None:
                 f"in {r.seconds:.1f} s{rate}, {r.files_written} file(s); {r.already} already there")
     short = [f"note: {len(r.short)} clip(s) have fewer frames than the {s.frames} asked (e.g. {r.short[0].path}: "
              f"{r.short[0].frames}); their frames were repeated to fill the sample (flow_motion skips the repeats)"] if r.short else []
-    done(r, fmt, None, None, line, *short, skipped="clip(s) that could not be decoded")
+    short += [f"note: {len(r.noted)} clip(s) stored with damaged frames (e.g. {r.noted[0].path}: {r.noted[0].note}); "
+              "`actionstore errors` lists them"] if r.noted else []
+    done(r, fmt, None, None, line, *short, skipped="clip(s) left out of the set")
 
 
 @main.command()

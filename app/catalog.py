@@ -7,8 +7,8 @@ from pathlib import Path
 
 from app.defaults import DEFAULT_ROOT, SQL_ROW_LIMIT, SQL_TIME_LIMIT_S, views_or_all
 from app.errors import InvalidInput, job
-from app.results import (BackboneInfo, CheckResult, DatasetCsv, ErrorRow, FilesWritten, IngestResult, RemoveResult, SetInfo, Skipped,
-                         SqlResult, VideoRef)
+from app.results import (BackboneInfo, CheckResult, ClipNote, DatasetCsv, ErrorRow, FilesWritten, IngestResult, RemoveResult,
+                         SetInfo, Skipped, SqlResult, VideoRef)
 from embed import DEFAULT_BACKBONE, resolve_set
 from ingest import read_labels_csv, scan_folder
 from ingest.labels import dataset_rows, write_labels_csv
@@ -37,7 +37,7 @@ def ingest(store: Store, directory: str | Path, *, labels_csv: str | Path | None
     pruned = store.remove_videos(store.missing_under(directory)) if prune else []
     return IngestResult(str(directory), len(scan.videos), summary.new, summary.moved, summary.changed, summary.unchanged,
                         len(names), _refs(pruned), [str(p) for p in scan.ignored],
-                        skipped=[Skipped(p, r) for p, r in summary.failed])
+                        [ClipNote(v["path"], v["timing"]) for v in scan.videos if v["timing"]], skipped=[Skipped(p, r) for p, r in summary.failed])
 
 
 @job
@@ -64,8 +64,16 @@ def list_backbones() -> list[BackboneInfo]:
 
 @job
 def list_errors(store: Store) -> list[ErrorRow]:
-    """Files that could not be read, with the stage that failed and why."""
-    return [ErrorRow(r["path"], r["stage"], r["reason"], str(r["failed_at"])) for r in store.errors()]
+    """Files that could not be read, with the stage that failed and why; then the rows stored with a note
+    (``embed_notes``: damaged frames below the limit), stage ``note: embed <set>``."""
+    notes = [ErrorRow(r["path"] or r["video_id"], f"note: embed {r['set_name']}", _row_note(r), str(r["created_at"]))
+             for r in store.notes()]
+    return [ErrorRow(r["path"], r["stage"], r["reason"], str(r["failed_at"])) for r in store.errors()] + notes
+
+
+def _row_note(row: dict) -> str:
+    """A note, naming its row when that is not the clip's original one."""
+    return row["note"] if row["view"] == ORIGINAL_VIEW else f"view {row['view']}, window {row['window']}: {row['note']}"
 
 
 @job

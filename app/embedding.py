@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.defaults import DEFAULT_BACKBONE, DEFAULT_DEVICE
 from app.errors import job
-from app.results import AugmentResult, EmbedResult, SetInfo, ShortClip, Skipped
+from app.results import AugmentResult, ClipNote, EmbedResult, SetInfo, ShortClip, Skipped
 from store import Store
 
 
@@ -26,6 +26,7 @@ def embed(store: Store, *, backbone: str | None = None, frames: int | None = Non
                          engine=engine or DEFAULT_ENGINE, progress=progress)
     return EmbedResult(SetInfo.of(report.set), report.embedded, report.already, report.forwards, report.files_written,
                        report.seconds, report.forwards > 0, [ShortClip(p, n) for p, n in report.short],
+                       [ClipNote(p, note) for p, note in report.noted],
                        skipped=[Skipped(p, r) for p, r in report.failed])
 
 

@@ -73,6 +73,15 @@ class Partial:
 
 
 @dataclass
+class ClipNote:
+    """A clip taken with a note: odd timestamps at ingest; damaged frames below the limit at embed (a row
+    stored with a note, which ``actionstore errors`` lists too)."""
+
+    path: str
+    note: str
+
+
+@dataclass
 class IngestResult(Partial):
     directory: str
     clips: int
@@ -83,6 +92,7 @@ class IngestResult(Partial):
     label_names: int
     pruned: list[VideoRef]
     ignored: list[str]
+    notes: list[ClipNote]
 
 
 @dataclass
@@ -106,6 +116,7 @@ class EmbedResult(Partial):
     seconds: float
     model_ran: bool
     short: list[ShortClip]
+    noted: list[ClipNote]
 
 
 @dataclass

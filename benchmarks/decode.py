@@ -74,8 +74,9 @@ def main() -> None:
             t_naive, naive = timed(lambda: convert_every_frame(path, indices, 224))
             t_ours, ours = timed(lambda: decode.decode_frames(path, args.frames, num_frames=n, short_side=224))
             gain, decode.SEEK_GAIN = decode.SEEK_GAIN, 10.0  # force the seek path
-            t_seek, sought = timed(lambda: decode._decode_by_seeking(path, indices, 224, 0))
+            t_seek, found = timed(lambda: decode._decode_by_seeking(path, indices, 224, 0))
             decode.SEEK_GAIN = gain
+            sought = None if found is None else found[0]
             rows = [("decode all, convert all", t_naive, True), ("decode_frames (actionstore)", t_ours, np.array_equal(ours, naive)),
                     ("seek to every chosen frame", t_seek, sought is not None and np.array_equal(sought, naive))]
             for way, seconds, ok in rows:

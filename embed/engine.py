@@ -20,7 +20,7 @@ from embed.model_cache import ModelSpec
 from embed.plan import EmbedTask
 from embed.registry import BackboneSpec
 from embed.report import EmbedReport
-from ingest import UnreadableVideo, content_hash, decode_frames
+from ingest import UnreadableVideo, content_hash, decode_clip
 from store import EmbeddingSet, Store
 from store.parquet_parts import embedding_table
 
@@ -59,17 +59,22 @@ def get_engine(name: str = DEFAULT_ENGINE, *, decode_workers: int | None = None)
     return getattr(importlib.import_module(module), cls)(decode_workers=decode_workers)
 
 
-def task_frames(task: EmbedTask, eset: EmbeddingSet, spec: BackboneSpec, threads: int = 0) -> np.ndarray | str:
+def task_frames(task: EmbedTask, eset: EmbeddingSet, spec: BackboneSpec, threads: int = 0,
+                notes: dict[tuple[str, str, int], str] | None = None) -> np.ndarray | str:
     """A task's frames as the set samples them (in its window only, if it has one), or a one-line reason
-    it cannot be read. ``threads``: the decoder's (``ingest.decode_frames``)."""
+    it cannot be read (more than ``ingest.decode.DAMAGE_LIMIT`` of its frames damaged, say). Damage
+    below the limit goes into ``notes`` under the task's key. ``threads``: the decoder's (``ingest.decode_clip``)."""
     try:
         if Path(task.path).is_file() and content_hash(task.path) != task.video_id:
             return "the file changed since it was ingested; run `actionstore ingest` again, then embed"
         window = task.window
-        return decode_frames(task.path, eset.frames, num_frames=task.num_frames, short_side=spec.input_size,
-                             span=(window.first, window.end) if window else None, threads=threads)
+        frames, damage = decode_clip(task.path, eset.frames, num_frames=task.num_frames, short_side=spec.input_size,
+                                     span=(window.first, window.end) if window else None, threads=threads)
     except UnreadableVideo as exc:
         return exc.reason
+    if damage.bad and notes is not None:
+        notes[task.key] = damage.note()
+    return frames
 
 
 def finite_rows(tasks: list[EmbedTask], vectors: np.ndarray, report: EmbedReport) -> list[tuple[EmbedTask, np.ndarray]]:
@@ -81,13 +86,17 @@ def finite_rows(tasks: list[EmbedTask], vectors: np.ndarray, report: EmbedReport
 
 
 def commit_rows(store: Store, eset: EmbeddingSet, rows: list[tuple[EmbedTask, np.ndarray]], report: EmbedReport) -> None:
-    """Commit finished rows to the set as one Parquet file (``store.commit_embeddings``)."""
+    """Commit finished rows to the set as one Parquet file (``store.commit_embeddings``), their notes first
+    (a crash between the two leaves a note whose row the next run embeds again, noting it again)."""
     tasks = [task for task, _ in rows]
+    noted = [(task, report.notes.pop(task.key)) for task in tasks if task.key in report.notes]
+    store.record_notes(eset.set_id, [(task.video_id, task.view, task.key[2], note) for task, note in noted])
     table = embedding_table(
         video_ids=[t.video_id for t in tasks], views=[t.view for t in tasks], windows=[t.key[2] for t in tasks],
         t_start=[t.span_s[0] for t in tasks], t_end=[t.span_s[1] for t in tasks],
         vectors=np.stack([vector for _, vector in rows]),
     )
     store.commit_embeddings(eset.set_id, table)
+    report.noted += [(task.path if task.window is None else f"{task.path} (window {task.key[2]})", note) for task, note in noted]
     report.embedded += len(rows)
     report.files_written += 1

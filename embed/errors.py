@@ -19,3 +19,7 @@ class BadFrameCount(EmbedError):
 
 class WeightsUnavailable(EmbedError):
     """Pretrained weights that cannot be found or loaded (offline, missing file, wrong file)."""
+
+
+class TooManyWindows(EmbedError):
+    """A clip whose sliding windows would outnumber ``embed.windows.MAX_WINDOWS``."""

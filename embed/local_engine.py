@@ -60,7 +60,7 @@ class LocalEngine:
         threads = max(1, CORES // self.workers)  # the cores shared out, not a decoder's threads per core each
 
         def load(task: EmbedTask) -> np.ndarray | str:
-            frames = task_frames(task, eset, spec, threads)
+            frames = task_frames(task, eset, spec, threads, report.notes)
             return frames if prepare is None or isinstance(frames, str) else prepare(task, frames)
 
         def read_forward() -> None:

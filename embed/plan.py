@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embed.errors import EmbedError
+from embed.errors import EmbedError, TooManyWindows
 from embed.precision import DEFAULT_PRECISION, precision_options
-from embed.registry import BackboneSpec
+from embed.registry import BackboneSpec, get_backbone
 from embed.windows import WINDOW_VIEW, Window, clip_windows, window_spec
 from store import ORIGINAL_VIEW, Store, set_id_for
 
@@ -57,7 +57,8 @@ class EmbedPlan:
     name: str | None  # the set's name (None: the store's default)
     tasks: list[EmbedTask]
     already: int  # clips whose rows are all in the set
-    refused: list[tuple[str, str]]  # (path, reason): short clips under ``short_clips="refuse"``
+    refused: list[tuple[str, str]]  # (path, reason): clips left out (too many windows, under the backbone's minimum,
+    #                                 short under ``short_clips="refuse"``)
     short: list[tuple[str, int]]  # (path, frames it has): short clips to embed with repeated frames
 
 
@@ -80,7 +81,9 @@ def plan_embed(store: Store, settings: dict[str, Any], *, short_clips: str = "re
     """The tasks that fill the set of ``settings`` with every catalogued clip (call it holding the writer lock).
 
     ``short_clips``: ``repeat`` (a clip with fewer frames than asked is embedded with repeated frames,
-    and listed in ``short``) or ``refuse`` (it is left out, and listed in ``refused``).
+    and listed in ``short``) or ``refuse`` (it is left out, and listed in ``refused``). A clip whose
+    windows would outnumber ``embed.windows.MAX_WINDOWS``, or with fewer frames or pixels than the
+    backbone's minimum (``BackboneSpec.clip_problem``), is left out and listed in ``refused``.
     """
     if short_clips not in SHORT_CLIPS:
         raise EmbedError(f"short-clips {short_clips!r}: use repeat or refuse", param="short_clips")
@@ -89,13 +92,24 @@ def plan_embed(store: Store, settings: dict[str, Any], *, short_clips: str = "re
         raise EmbedError(f"{store.root}: the store has no videos; run `actionstore ingest DIR` first")
     done = store.embedded_keys(set_id_for(settings))
     frames = settings["frames"]
-    lacking = [[t for t in tasks_for(v, settings["options"]) if t.key not in done] for v in videos]
-    lacking = [tasks for tasks in lacking if tasks]
-    short = [tasks[0] for tasks in lacking if tasks[0].num_frames < frames]
     refused: list[tuple[str, str]] = []
+    lacking: list[list[EmbedTask]] = []
+    spec = get_backbone(settings["backbone"])
+    for video in videos:
+        try:
+            tasks = [t for t in tasks_for(video, settings["options"]) if t.key not in done]
+        except TooManyWindows as exc:
+            refused.append((video["path"], str(exc)))
+            continue
+        problem = spec.clip_problem(video["num_frames"], video["width"], video["height"]) if tasks else None
+        if problem:
+            refused.append((video["path"], problem))
+        elif tasks:
+            lacking.append(tasks)
+    short = [tasks[0] for tasks in lacking if tasks[0].num_frames < frames]
     if short_clips == "refuse":
-        refused = [(t.path, f"has {t.num_frames} frames, fewer than the {frames} asked; "
-                    "pass --short-clips repeat to embed it with repeated frames") for t in short]
+        refused += [(t.path, f"has {t.num_frames} frames, fewer than the {frames} asked; "
+                     "pass --short-clips repeat to embed it with repeated frames") for t in short]
         lacking = [tasks for tasks in lacking if tasks[0].num_frames >= frames]
         short = []
     return EmbedPlan(settings=settings, name=set_name(settings), tasks=[t for tasks in lacking for t in tasks],

@@ -58,6 +58,9 @@ def embed_clip(path: str | Path, eset: EmbeddingSet, *, weights_path: Path | Non
     spec = get_backbone(eset.backbone)
     model = model_for_set(eset, weights_path=weights_path, device=device)
     info = probe(path)
+    problem = spec.clip_problem(info.num_frames, info.width, info.height)
+    if problem:
+        raise EmbedError(f"{path}: {problem}", param="clip")
     frames = decode_frames(path, eset.frames, num_frames=info.num_frames, short_side=spec.input_size)
     with model.lock:
         return embed_frames(model.module, spec, frames, model.device)

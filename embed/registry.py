@@ -10,6 +10,8 @@ from typing import Any
 from embed.errors import BadFrameCount, UnknownBackbone
 
 DEFAULT_BACKBONE = "flow_motion"
+MIN_FRAMES = 2  # a clip of one frame is a picture: no backbone embeds it (a spec may ask for more)
+MIN_SIDE = 16  # pixels on a clip's short side below which there is no action to see (a spec may ask for more)
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,23 @@ class BackboneSpec:
     default_options: dict[str, Any] = field(default_factory=dict)
     uses_torch: bool = True  # False: ``build`` returns a plain callable on uint8 frames (T, H, W, 3)
     weights_status: Callable[[], str] | None = None  # found/missing in the caches; see embed.weight_sources.weights_status
+    min_frames: int = MIN_FRAMES  # the fewest frames a clip may have (fewer than asked are repeated, down to this)
+    min_side: int = MIN_SIDE  # the fewest pixels on a clip's short side
 
     def check_frames(self, frames: int, options: dict[str, Any]) -> None:
         """Raise BadFrameCount unless this backbone takes ``frames`` frames."""
         if frames < 1 or not self.accepts_frames(frames, options):
             raise BadFrameCount(f"frames {frames}: {self.name} needs {self.frame_rule}; try --frames {self.default_frames}", param="frames")
+
+    def clip_problem(self, num_frames: int, width: int | None, height: int | None) -> str | None:
+        """Why this backbone cannot embed a clip of this size, naming the minimum (one line), or None."""
+        if num_frames < self.min_frames:
+            return (f"{num_frames} frame{'' if num_frames == 1 else 's'}; {self.name} needs at least {self.min_frames}; "
+                    "remove the clip or export it whole")
+        if width is not None and height is not None and min(width, height) < self.min_side:
+            return (f"{width}x{height} pixels; {self.name} needs at least {self.min_side}x{self.min_side}; "
+                    "remove the clip or export it at a larger size")
+        return None
 
 
 _REGISTRY: dict[str, BackboneSpec] = {}

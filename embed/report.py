@@ -19,3 +19,5 @@ class EmbedReport:
     seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)
     short: list[tuple[str, int]] = field(default_factory=list)  # (path, frames it has) for clips under the frames asked
+    notes: dict[tuple[str, str, int], str] = field(default_factory=dict)  # row key -> note, decoded and not yet committed
+    noted: list[tuple[str, str]] = field(default_factory=list)  # (path, note) of rows committed with a note

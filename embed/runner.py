@@ -70,7 +70,7 @@ def embed_store(
             runner.run(store, eset, model, plan.tasks, batch_size=batch_size, progress=progress, report=report)
         failed = {path for path, _ in report.failed}
         report.short = [(path, have) for path, have in plan.short if path not in failed]
-        store.record_errors(report.failed, "embed")
+        store.record_errors(report.failed, f"embed {eset.name}")
         report.set = store.get_set(eset.set_id)
     report.seconds = time.perf_counter() - started
     return report

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from embed.errors import EmbedError
+from embed.errors import EmbedError, TooManyWindows
 
 WINDOW_VIEW = "window"
+MAX_WINDOWS = 1000  # windows one clip may have in a set (10 min at a 0.6 s stride); more is a mistaken --windows or a bad duration
 
 
 class Window(NamedTuple):
@@ -44,11 +45,17 @@ def window_spec(text: str) -> str:
 
 def clip_windows(duration_s: float, num_frames: int, spec: str) -> list[Window]:
     """The windows of a clip: start at 0 and every stride while the window fits; a clip shorter than
-    one window gets one window over all of it. Frame ranges follow the clip's mean frame rate."""
+    one window gets one window over all of it. Frame ranges follow the clip's mean frame rate.
+
+    Raises TooManyWindows, before making any, when there would be more than ``MAX_WINDOWS``."""
     length, stride = parse_windows(spec)
     duration = duration_s if duration_s and duration_s > 0 else float(num_frames)
     fps = num_frames / duration
-    starts = [i * stride for i in range(int(math.floor((duration - length) / stride + 1e-9)) + 1)] if duration >= length else [0.0]
+    count = int(math.floor((duration - length) / stride + 1e-9)) + 1 if duration >= length else 1
+    if count > MAX_WINDOWS:
+        raise TooManyWindows(f"windows {spec}: {count} windows over its {duration:g} s, more than the {MAX_WINDOWS} a clip "
+                             "may have; embed it with a longer stride, or check its duration", param="windows")
+    starts = [i * stride for i in range(count)]
     windows = []
     for k, t0 in enumerate(starts, start=1):
         t1 = min(t0 + length, duration)

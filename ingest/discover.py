@@ -19,8 +19,8 @@ VIDEO_EXTENSIONS = frozenset(
 class Discovered:
     """What a walk of a dataset folder found."""
 
-    videos: list[tuple[str, Path]]  # (label, path), sorted
-    ignored: list[Path]  # files that are not videos by extension, or not inside a label folder
+    videos: list[tuple[str, Path]]  # (label, path), sorted, label folders that are links last
+    ignored: list[Path]  # not clips: other files, entries beside the label folders, folders named like clips
     unreadable: list[tuple[Path, str]] = field(default_factory=list)  # video names that are no regular file, and why
 
 
@@ -42,10 +42,10 @@ def discover(root: str | Path) -> Discovered:
     videos: list[tuple[str, Path]] = []
     ignored: list[Path] = []
     unreadable: list[tuple[Path, str]] = []
-    for entry in sorted(root.iterdir()):
+    for entry in sorted(root.iterdir(), key=lambda e: (e.is_symlink(), e.name)):  # real label folders first
         if entry.name.startswith("."):
             continue
-        if entry.is_file():
+        if not entry.is_dir():  # a file, link or special file beside the label folders
             ignored.append(entry)
             continue
         for path in sorted(entry.rglob("*")):
@@ -55,6 +55,8 @@ def discover(root: str | Path) -> Discovered:
                 reason = not_a_file(path) if is_video_name(path) else None
                 if reason:
                     unreadable.append((path, reason))
+                elif is_video_name(path):  # a folder named like a clip: listed, and the walk goes on inside it
+                    ignored.append(path)
                 continue
             (videos.append((entry.name, path)) if is_video_name(path) else ignored.append(path))
     if not videos and not unreadable:

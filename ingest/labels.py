@@ -32,17 +32,16 @@ def read_labels_csv(path: str | Path) -> list[LabelNames]:
     its English name is ``ENG_CLASS`` and its Italian name ``CLASS``. One row per label is returned.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IngestError(f"{path}: a folder, not a labels file; pass a CSV with columns {','.join(ORIGINAL_COLUMNS)}")
     if not path.is_file():
         raise IngestError(f"{path}: no such labels file; pass a CSV with columns {','.join(ORIGINAL_COLUMNS)}")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")  # spreadsheets often save Italian names this way
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
     missing = [c for c in ORIGINAL_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise IngestError(f"{path}: missing column(s) {','.join(missing)}; a labels CSV needs {','.join(ORIGINAL_COLUMNS)}")
+        semicolons = "; its header is separated by ';', save it comma-separated" if ";" in "".join(reader.fieldnames or []) else ""
+        raise IngestError(f"{path}: missing column(s) {','.join(missing)}{semicolons}; a labels CSV needs "
+                          f"{','.join(ORIGINAL_COLUMNS)}")
     names: dict[str, LabelNames] = {}
     first_line: dict[str, int] = {}
     try:
@@ -68,6 +67,30 @@ def read_labels_csv(path: str | Path) -> list[LabelNames]:
     if not names:
         raise IngestError(f"{path}: no rows; a labels CSV needs {','.join(ORIGINAL_COLUMNS)} and one row per clip")
     return sorted(names.values(), key=lambda n: n.label)
+
+
+def _text(path: Path) -> str:
+    """The file's text: UTF-8 (with or without a BOM), else Windows-1252 (spreadsheets often save Italian names
+    so); raises IngestError for an empty file, UTF-16, undecodable bytes or a NUL byte."""
+    raw = path.read_bytes()
+    save = "save it as CSV UTF-8 and try again"
+    if not raw.strip():
+        raise IngestError(f"{path}: empty file; {save} with the header {','.join(ORIGINAL_COLUMNS)}")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IngestError(f"{path}: saved as UTF-16 (Unicode text); {save}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise IngestError(f"{path}: byte 0x{raw[exc.start]:02x} on line {line} is neither UTF-8 nor Windows-1252 "
+                              f"text; {save}") from exc
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise IngestError(f"{path}: a NUL byte on line {line} (a binary or UTF-16 file?); {save}")
+    return text
 
 
 def _names(entry: LabelNames) -> str:

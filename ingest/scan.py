@@ -14,7 +14,8 @@ from ingest.progress import progress as progress_bar
 
 @dataclass
 class ScanResult:
-    """Catalog rows for the readable clips, ``(path, reason)`` for the rest, and non-video files."""
+    """Catalog rows for the readable clips, ``(path, reason)`` for the rest, and the paths ignored (not clips, or
+    reached twice)."""
 
     videos: list[dict[str, Any]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
@@ -24,13 +25,19 @@ class ScanResult:
 def scan_folder(root: str | Path, *, progress: bool = True) -> ScanResult:
     """Probe every video under ``root/<label>/``; one bad file never stops the others.
 
-    A second file with the same bytes as one already found is reported as an error (stored once).
+    A second file with the same bytes as one already found is reported as an error (stored once); a file
+    reached again through a link (a label folder linking to another) is probed once, and listed as ignored.
     """
     found = discover(root)
     result = ScanResult(ignored=found.ignored, errors=[(_printable(str(p.absolute())), _printable(why)) for p, why in found.unreadable])
     seen: dict[str, str] = {}
+    reached: set[str] = set()
     for label, path in progress_bar(found.videos, desc="probing", unit="clip", enabled=progress):
         resolved = str(path.resolve())
+        if resolved in reached:
+            result.ignored.append(path)
+            continue
+        reached.add(resolved)
         if not _utf8(resolved):
             result.errors.append((_printable(resolved), "the file or folder name is not valid UTF-8; rename it (the catalog "
                                   "stores names as text), then ingest again"))

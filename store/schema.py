@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS augment_views (
     recipe VARCHAR NOT NULL, applied VARCHAR NOT NULL, created_at TIMESTAMP,
     PRIMARY KEY (set_id, video_id, view)
 );
+CREATE TABLE IF NOT EXISTS embed_notes (
+    set_id VARCHAR NOT NULL, video_id VARCHAR NOT NULL, view VARCHAR NOT NULL, "window" INTEGER NOT NULL,
+    note VARCHAR NOT NULL, created_at TIMESTAMP, PRIMARY KEY (set_id, video_id, view, "window")
+);
 """
 
 VIDEO_COLUMNS = (

@@ -1,7 +1,7 @@
 """The Store: ``catalog.duckdb`` + Parquet embedding files + derived indexes, in one directory.
 
 A thin facade: each method delegates to the module that holds that responsibility
-(``connection``, ``videos``, ``sets``, ``manifest``, ``vectors``, ``augment_views``, ``sql``).
+(``connection``, ``videos``, ``sets``, ``manifest``, ``vectors``, ``augment_views``, ``notes``, ``sql``).
 One Store may be shared by threads: see ``store.connection`` for how reads and the writer interleave.
 """
 
@@ -19,6 +19,7 @@ import pyarrow as pa
 from store.augment_views import record_views, view_records
 from store.connection import Catalog
 from store.manifest import clean_orphans, commit_embeddings, embedded_keys, embeddings_dir, set_files
+from store.notes import embed_notes, record_notes
 from store.schema import DEFAULT_ROOT, ORIGINAL_VIEW
 from store.sets import EmbeddingSet, all_sets, ensure_set, get_set, set_id_for, set_version
 from store.sql import run_sql
@@ -119,7 +120,7 @@ class Store:
     def video_labels(self, video_ids: pa.Array | list[str]) -> tuple[list[str | None], list[str | None]]:
         return video_labels(self.catalog, video_ids)
 
-    # -- embedding sets (store.sets, store.manifest, store.vectors, store.augment_views) --------
+    # -- embedding sets (store.sets, store.manifest, store.vectors, store.augment_views, store.notes)
 
     def ensure_set(self, *, backbone: str, weights: str, frames: int, sampling: str, input_size: int,
                    options: dict[str, Any], dim: int, name: str | None = None) -> EmbeddingSet:
@@ -158,6 +159,12 @@ class Store:
 
     def view_records(self, set_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         return view_records(self.catalog, set_id)
+
+    def record_notes(self, set_id: str, notes: list[tuple[str, str, int, str]]) -> None:
+        record_notes(self.catalog, set_id, notes)
+
+    def notes(self) -> list[dict[str, Any]]:
+        return embed_notes(self.catalog)
 
     # -- SQL (store.sql) ------------------------------------------------------------------------
 

@@ -32,13 +32,17 @@ def record_ingest(catalog: Catalog, videos: list[dict[str, Any]], errors: list[t
 
     A known id at a new path is a move (path and label updated) when the old file is gone, and a
     duplicate (reported, not stored) when it is still there. A known path with a new id is a
-    changed file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors``.
+    changed file (the old row is replaced). Files that now ingest cleanly leave ``ingest_errors`` (an
+    embed's refusal of an unchanged file stays). A catalogued file that now fails (its bytes went bad, or
+    no longer pass ingest) leaves ``videos``, its reason saying so: its vectors stay, and come back when it
+    reads again.
     """
     summary = IngestSummary(failed=list(errors))
     with catalog.transaction() as con:
         known = dict(con.execute("SELECT video_id, path FROM videos").fetchall())
         for video in videos:
             _record_video(con, video, known.get(video["video_id"]), summary)
+        summary.failed = [_uncatalogue(con, path, reason) for path, reason in summary.failed]
         insert_errors(con, summary.failed, "ingest")
         for row in labels:
             con.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?)",
@@ -66,7 +70,14 @@ def _record_video(con: duckdb.DuckDBPyConnection, video: dict[str, Any], old_pat
         "SET path = excluded.path, label = excluded.label",
         values,
     )
-    con.execute("DELETE FROM ingest_errors WHERE path = ?", [video["path"]])
+    # it ingests now: its ingest error goes; a refusal by embed stays unless the file changed
+    con.execute("DELETE FROM ingest_errors WHERE path = ? AND (stage = 'ingest' OR ?)", [video["path"], bool(replaced)])
+
+
+def _uncatalogue(con: duckdb.DuckDBPyConnection, path: str, reason: str) -> tuple[str, str]:
+    """Remove the catalogued row of a file that now fails; ``(path, reason)``, the reason saying so when one went."""
+    gone = con.execute("DELETE FROM videos WHERE path = ? RETURNING video_id", [path]).fetchall()
+    return path, reason + (f"; its catalogued clip {gone[0][0]} is left out until the file reads again" if gone else "")
 
 
 def remove_videos(catalog: Catalog, refs: Sequence[str | Path]) -> list[dict[str, Any]]:

@@ -109,3 +109,72 @@ def write_gop_clip(path: Path, count: int, keyint: int, codec: str = "libx264", 
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
     return path
+
+
+def write_timed_clip(path: Path, stamps: list[int], rate: int = 30, size: int = 64, fmt: str | None = None,
+                     options: dict[str, str] | None = None) -> Path:
+    """An H.264 clip whose frame ``i`` has presentation timestamp ``stamps[i]`` (in 1/``rate`` s) and grey
+    level ``4 * i``: a timestamp jump is a large step in ``stamps``. ``fmt``/``options``: the muxer's."""
+    from fractions import Fraction
+
+    with av.open(str(path), "w", format=fmt, options=options or {}) as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, rate)
+        for frame_array, pts in zip(indexed_frames(len(stamps), size, size), stamps):
+            frame = av.VideoFrame.from_ndarray(frame_array, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, rate)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def remux_ts(source: Path, target: Path, drop_pts_every: int = 0) -> Path:
+    """Copy a clip's video packets into MPEG-TS; with ``drop_pts_every`` k, every k-th packet loses its pts."""
+    with av.open(str(source)) as src, av.open(str(target), "w", format="mpegts") as out:
+        stream = src.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        for k, packet in enumerate(src.demux(stream)):
+            if packet.dts is None:
+                continue
+            if drop_pts_every and k % drop_pts_every == 1:
+                packet.pts = None
+            packet.stream = copy
+            out.mux(packet)
+    return target
+
+
+def write_png_as(path: Path, size: int = 32) -> Path:
+    """A still PNG picture saved under ``path`` (a video's name)."""
+    import cv2
+
+    path.write_bytes(cv2.imencode(".png", np.full((size, size, 3), 128, np.uint8))[1].tobytes())
+    return path
+
+
+def write_textured_clip(path: Path, count: int = 100, keyint: int = 30, size: tuple[int, int] = (128, 96)) -> Path:
+    """A clip of moving noise (many bytes a frame, so damaged bytes hit frames, not the container)."""
+    width, height = size
+    base = np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0"}
+        for i in range(count):
+            frame = av.VideoFrame.from_ndarray(np.roll(base, 2 * i, axis=1), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def damage_bytes(source: Path, target: Path, places: int, length: int, seed: int = 1) -> Path:
+    """Copy a file, overwriting ``length`` bytes with seeded noise at ``places`` offsets spread over its
+    middle (25% to 85%: the header, the first keyframe and the index stay whole, so it probes fine)."""
+    data = bytearray(source.read_bytes())
+    rng = np.random.default_rng(seed)
+    for share in np.linspace(0.25, 0.85, places):
+        offset = int(len(data) * share)
+        data[offset: offset + length] = rng.integers(0, 256, length, dtype=np.uint8).tobytes()
+    target.write_bytes(bytes(data))
+    return target

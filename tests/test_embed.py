@@ -114,7 +114,7 @@ def test_a_clip_that_vanished_after_ingest_is_recorded_and_the_rest_embed(store:
     report = embed_store(store, backbone="tiny3d", frames=4, progress=False)
     assert report.embedded == 19
     assert [(Path(p).name, "no such file" in r) for p, r in report.failed] == [(gone.name, True)]
-    assert [(e["stage"], Path(e["path"]).name) for e in store.errors()] == [("embed", gone.name)]
+    assert [(e["stage"], Path(e["path"]).name) for e in store.errors()] == [(f"embed {report.set.name}", gone.name)]
 
 
 def test_real_efficientnet_lite0_weights_on_real_seed_clips(store: Store, seed_clips: list[Path], tmp_path: Path) -> None:

@@ -108,11 +108,16 @@ def test_decode_seed_gif(seed_clips: list[Path]) -> None:
     assert not np.array_equal(frames[0], frames[-1])
 
 
-def test_decode_short_file_repeats_last_frame(tmp_path: Path) -> None:
-    path = write_indexed_clip(tmp_path / "short.mp4", count=10)
-    frames = decode_frames(path, 4, num_frames=20)  # the catalog claims more frames than exist
-    assert frames.shape[0] == 4
-    assert np.array_equal(frames[-1], frames[-2])
+def test_frames_missing_against_the_catalog_count_as_damage(tmp_path: Path) -> None:
+    from ingest import DamagedVideo, decode_clip
+
+    path = write_indexed_clip(tmp_path / "short.mp4", count=19)
+    frames, damage = decode_clip(path, 20, num_frames=20)  # the catalog claims one frame more than exists
+    assert frames.shape[0] == 20 and np.array_equal(frames[-1], frames[-2])  # the missing one repeats the last
+    assert (damage.read, damage.missing, damage.bad) == (20, 1, 1)
+    half = write_indexed_clip(tmp_path / "half.mp4", count=10)
+    with pytest.raises(DamagedVideo, match=r"8 of the 18 frames read were damaged \(0 failed to decode, 0 flagged corrupt, 8 missing\)"):
+        decode_frames(half, 4, num_frames=20)  # picks 2, 7, 12, 17: frames 10..17 are not there
 
 
 def test_sample_indices_are_uniform_and_in_range() -> None:

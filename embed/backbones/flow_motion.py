@@ -141,5 +141,6 @@ SPEC = register(
         resolve_weights=lambda random_init, weights_path: RANDOM_INIT if random_init else "none:weight-free",
         default_options={"segments": 8, "version": 2},
         uses_torch=False,
+        min_frames=4,  # flow needs frames to differ: fewer than 4 leaves most segments without motion
     )
 )
