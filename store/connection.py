@@ -24,7 +24,7 @@ import duckdb
 
 from store.errors import StoreBusy, StoreError, StoreLocked
 from store.locking import writer_lock
-from store.schema import DDL, SCHEMA_VERSION
+from store.schema import DDL, SCHEMA_VERSION, migrate
 
 # another process; another mode in this process; a sandboxed reader (``sandbox=``) holding the file in this process
 BUSY = (duckdb.IOException, duckdb.ConnectionException, duckdb.ResourceInUseException)
@@ -84,6 +84,7 @@ class Catalog:
                 try:
                     with self.connect(read_only=False) as con:
                         con.execute(DDL)
+                        migrate(con)
                         con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
                     yield
                 finally:

@@ -2,6 +2,8 @@
 
 from datetime import datetime, timezone
 
+import duckdb
+
 SCHEMA_VERSION = 1
 DEFAULT_ROOT = "actionstore-data"  # the store directory when none is given
 ORIGINAL_VIEW = "original"  # the un-augmented, whole-clip row of a video in a set; views default to it everywhere
@@ -17,7 +19,8 @@ CREATE TABLE IF NOT EXISTS labels (
     label VARCHAR PRIMARY KEY, name_en VARCHAR, name_it VARCHAR, class_index INTEGER
 );
 CREATE TABLE IF NOT EXISTS ingest_errors (
-    path VARCHAR PRIMARY KEY, stage VARCHAR NOT NULL, reason VARCHAR NOT NULL, failed_at TIMESTAMP
+    path VARCHAR NOT NULL, stage VARCHAR NOT NULL, reason VARCHAR NOT NULL, failed_at TIMESTAMP,
+    PRIMARY KEY (path, stage)
 );
 CREATE TABLE IF NOT EXISTS embedding_sets (
     set_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE NOT NULL, backbone VARCHAR NOT NULL,
@@ -61,3 +64,20 @@ VIDEO_COLUMNS = (
 def utc_now() -> datetime:
     """A catalog timestamp: naive UTC."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring an older catalog's tables to this schema (run with ``DDL``, under the writer lock).
+
+    ``ingest_errors`` was keyed by path alone, so a clip refused by two sets kept only the last
+    refusal; it is rebuilt keyed by ``(path, stage)``, its rows kept.
+    """
+    key = con.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE table_name = 'ingest_errors' "
+                      "AND constraint_type = 'PRIMARY KEY'").fetchone()
+    if key is not None and list(key[0]) == ["path"]:
+        con.execute("BEGIN")
+        con.execute("ALTER TABLE ingest_errors RENAME TO ingest_errors_v0")
+        con.execute(DDL)
+        con.execute("INSERT INTO ingest_errors SELECT * FROM ingest_errors_v0")
+        con.execute("DROP TABLE ingest_errors_v0")
+        con.execute("COMMIT")

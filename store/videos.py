@@ -114,11 +114,12 @@ def record_errors(catalog: Catalog, errors: list[tuple[str, str]], stage: str) -
 
 
 def insert_errors(con: duckdb.DuckDBPyConnection, errors: list[tuple[str, str]], stage: str) -> None:
-    """Upsert ``(path, reason)`` rows into ``ingest_errors`` on an open read-write connection."""
+    """Upsert ``(path, reason)`` rows of one ``stage`` into ``ingest_errors`` on an open read-write connection
+    (a row per path and stage: two sets' refusals of one clip are both kept)."""
     for path, reason in errors:
         con.execute(
-            "INSERT INTO ingest_errors VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE "
-            "SET stage = excluded.stage, reason = excluded.reason, failed_at = excluded.failed_at",
+            "INSERT INTO ingest_errors VALUES (?, ?, ?, ?) ON CONFLICT (path, stage) DO UPDATE "
+            "SET reason = excluded.reason, failed_at = excluded.failed_at",
             [path, stage, reason, utc_now()],
         )
 

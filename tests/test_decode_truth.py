@@ -128,9 +128,10 @@ def test_degenerate_clips_and_a_window_bomb_are_refused_for_the_set(runner: CliR
     rows = json.loads(run(runner, store, "sql", "SELECT view, count(*) AS n FROM emb_tiny3d_f4_w1s1_random GROUP BY view "
                                               "ORDER BY view", "--format", "json").stdout)
     assert rows == [{"view": "original", "n": 1}, {"view": "window", "n": 2}]  # ok.mp4: 24 frames at 10 fps
-    errors = {Path(e["path"]).name: e["stage"] for e in json.loads(run(runner, store, "errors", "--format", "json").stdout)}
-    assert errors == {"bomb.mp4": "embed tiny3d_f4_w1s1_random", "one.mp4": "embed tiny3d_f4_w1s1_random",
-                      "tiny.mp4": "embed tiny3d_f4_w1s1_random"}
+    errors = {(Path(e["path"]).name, e["stage"]) for e in json.loads(run(runner, store, "errors", "--format", "json").stdout)}
+    assert errors == {("bomb.mp4", "embed tiny3d_f4_w1s1_random"), ("one.mp4", "embed tiny3d_f4_w1s1_random"),
+                      ("tiny.mp4", "embed tiny3d_f4_w1s1_random"),  # each set's refusal is kept beside the other's
+                      ("one.mp4", "embed flow_motion_f16"), ("tiny.mp4", "embed flow_motion_f16")}
 
 
 @pytest.mark.parametrize("seek", [False, True])

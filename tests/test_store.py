@@ -12,6 +12,7 @@ from ingest import scan_folder
 from ingest.demo_data import render_clip, write_clip
 from store import NoSuchSet, ReadOnlySQL, Store, StoreError, StoreLocked, manifest, set_id_for
 from store.parquet_parts import embedding_table
+from store.videos import insert_errors
 
 SETTINGS = dict(backbone="bb", weights="random-init", frames=4, sampling="uniform", input_size=32, options={}, dim=3)
 
@@ -193,3 +194,19 @@ def test_a_transaction_commits_whole_or_not_at_all(store: Store, videos: Path) -
     with store.transaction() as con:
         con.execute("DELETE FROM videos WHERE label = 'screw'")
     assert screws > 0 and len(store.videos()) == 20 - screws
+
+
+def test_an_older_catalog_keyed_by_path_is_migrated_keeping_its_error_rows(tmp_path: Path) -> None:
+    import duckdb
+
+    root = tmp_path / "old"
+    root.mkdir()
+    with duckdb.connect(str(root / "catalog.duckdb")) as con:  # the schema before errors were keyed by (path, stage)
+        con.execute("CREATE TABLE ingest_errors (path VARCHAR PRIMARY KEY, stage VARCHAR NOT NULL, "
+                    "reason VARCHAR NOT NULL, failed_at TIMESTAMP)")
+        con.execute("INSERT INTO ingest_errors VALUES ('/v/a.mp4', 'ingest', 'empty file', NULL)")
+    store = Store(root)
+    with store.transaction() as con:
+        insert_errors(con, [("/v/a.mp4", "1 frame; flow_motion needs at least 4")], "embed flow_motion_f32")
+    assert sorted((e["path"], e["stage"]) for e in store.errors()) == [("/v/a.mp4", "embed flow_motion_f32"),
+                                                                       ("/v/a.mp4", "ingest")]
