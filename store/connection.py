@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from store.errors import StoreBusy, StoreError, StoreLocked
+from store.errors import StoreBusy, StoreError, StoreLocked, write_failure
 from store.locking import writer_lock
 from store.schema import DDL, SCHEMA_VERSION
 
@@ -76,6 +76,18 @@ class Catalog:
             return
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a directory; pass --store with a folder path")
+        try:
+            with self._holding():
+                yield
+        except (OSError, duckdb.Error) as exc:  # a full disk or a read-only store: one line naming it
+            failure = write_failure(exc, self.root)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    @contextmanager
+    def _holding(self) -> Iterator[None]:
+        """Take the writer lock (``writing`` outside any lock of this thread)."""
         self.root.mkdir(parents=True, exist_ok=True)
         if not self._one_thread.acquire(timeout=self.lock_timeout_s):
             raise StoreLocked(f"{self.root}: another thread of this process is writing to this store; "

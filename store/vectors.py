@@ -6,6 +6,7 @@ the Parquet parts happen on a private in-memory DuckDB, so a large set never hol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import duckdb
@@ -13,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from store.connection import Catalog
+from store.errors import DamagedPart
 from store.manifest import set_files
 from store.parquet_parts import read_parts
 from store.schema import ORIGINAL_VIEW
@@ -51,8 +53,12 @@ def stored_vector(catalog: Catalog, set_id: str, video_id: str, view: str = ORIG
     if not files:
         return None
     with duckdb.connect() as con:
-        row = con.execute(
-            'SELECT vector FROM read_parquet(?) WHERE video_id = ? AND view = ? AND "window" = ? LIMIT 1',
-            [[str(f) for f in files], video_id, view, window],
-        ).fetchone()
+        try:
+            row = con.execute(
+                'SELECT vector FROM read_parquet(?) WHERE video_id = ? AND view = ? AND "window" = ? LIMIT 1',
+                [[str(f) for f in files], video_id, view, window],
+            ).fetchone()
+        except duckdb.Error as exc:  # DuckDB names the part it could not read
+            named = re.search(r"'([^']+\.parquet)'", str(exc))
+            raise DamagedPart(named.group(1) if named else "a part of the set", str(exc)) from exc
     return None if row is None else np.asarray(row[0], dtype=np.float32)
