@@ -7,6 +7,7 @@ its SHA-256 is recorded at training, so a file changed since is refused.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from detector.errors import DetectorError, NoSuchDetector, TamperedDetector
 from detector.records import detector_rows, detectors_dir, record_detector
 from embed.model_cache import DEFAULT_DEVICE, resolve_device
 from store import Store
+from store.atomic import temporary_path
+from store.errors import write_failure
 
 KINDS = ("ae", "centroid", "knn", "pca", "mahalanobis")
 TORCH_ZIP = b"PK\x03\x04"  # torch.save writes a zip archive
@@ -72,10 +75,18 @@ def save_detector(store: Store, detector: SavedDetector, split: list[tuple[str, 
 
     detectors_dir(store).mkdir(parents=True, exist_ok=True)
     path = detectors_dir(store) / f"{detector.name}.pt"
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"kind": detector.kind, "state": _to_tensors(detector.model.state())}, tmp)
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    tmp.replace(path)
+    buffer = io.BytesIO()  # serialised in memory: a full disk then fails a plain write, as an OSError
+    torch.save({"kind": detector.kind, "state": _to_tensors(detector.model.state())}, buffer)
+    data = buffer.getvalue()
+    tmp = temporary_path(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        raise write_failure(exc, path) or exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    digest = hashlib.sha256(data).hexdigest()
     record_detector(store, {
         "name": detector.name, "kind": detector.kind, "set_id": detector.set_id, "set_version": detector.set_version,
         "target": detector.target, "config": json.dumps(detector.config), "threshold_rule": detector.threshold_rule,

@@ -58,14 +58,15 @@ def write_failure(exc: BaseException, where: str | os.PathLike[str] | None = Non
     """The one-line error for a write that failed because the disk is full or the place is read-only
     (an ``OSError``, or DuckDB's I/O error saying so); None for any other error.
 
-    It names ``where`` (the store), else the file the error names."""
+    It names ``where`` (the store), else the file the error names, if any."""
     code, text = getattr(exc, "errno", None), str(exc)
-    where = where or getattr(exc, "filename", None) or "the store"
+    where = where or getattr(exc, "filename", None)
+    named = f"{where}: " if where else ""
     if code in DISK_FULL or "No space left on device" in text or "Disk quota exceeded" in text:
-        return StoreFull(f"{where}: no space left on its disk; free some space and run the command again "
+        return StoreFull(f"{named}no space left on the disk; free some space and run the command again "
                          "(what was committed is kept, nothing half-written is)")
     if code in NOT_WRITABLE or "Read-only file system" in text or "Permission denied" in text:
         why = os.strerror(code) if code in NOT_WRITABLE else "read-only file system" if "Read-only" in text else "permission denied"
-        return StoreReadOnly(f"{where}: cannot be written ({why.lower()}); use a store you can write "
+        return StoreReadOnly(f"{named}cannot be written ({why.lower()}); use a store you can write "
                              "(--store PATH), or make this place writable")
     return None

@@ -97,13 +97,13 @@ def test_embed_and_ingest_on_a_full_disk(small_disk: Path, tmp_path: Path, demo_
     videos, store = demo_root / "videos", small_disk / "store"
     filler = fill(small_disk, 64)
     line = one_line(cli(store, "ingest", videos))
-    assert line.startswith(f"error: {store}: no space left on its disk; free some space"), line
+    assert line.startswith(f"error: {store}: no space left on the disk; free some space"), line
     filler.unlink()
     ok(cli(store, "ingest", videos))
     before = snapshot(store)
     filler = fill(small_disk, 64)
     line = one_line(cli(store, *EMBED))
-    assert line.startswith(f"error: {store}: no space left on its disk; free some space"), line
+    assert line.startswith(f"error: {store}: no space left on the disk; free some space"), line
     filler.unlink()
     after = snapshot(store)
     after["rows"].pop("embedding_sets")  # the set's definition is recorded before its first part (as a kill leaves it)
@@ -195,3 +195,15 @@ def test_special_files_where_a_file_is_expected(tmp_path: Path, demo_root: Path)
                 ", not a video file; pass a clip's path or a stored video id", line
         line = one_line(cli(tmp_path / "new", "ingest", demo_root / "videos", "--labels", special, timeout=30))
         assert str(special) in line and "labels" in line, line
+
+
+def test_training_a_detector_on_a_full_disk(small_disk: Path) -> None:
+    store = synthetic_store(small_disk / "store").root
+    before = snapshot(store)
+    filler = fill(small_disk, 0)
+    line = one_line(cli(store, "detector", "train", "d", "--target", "screw", "--kind", "centroid"))
+    assert line.startswith(f"error: {store / 'detectors' / 'd.pt'}: no space left on the disk; free some space"), line
+    filler.unlink()
+    assert snapshot(store) == before  # no model file, temporary file or record
+    ok(cli(store, "detector", "train", "d", "--target", "screw", "--kind", "centroid"))
+    assert [p.name for p in (store / "detectors").iterdir()] == ["d.pt"]
