@@ -112,6 +112,11 @@ def test_embed_and_ingest_on_a_full_disk(small_disk: Path, tmp_path: Path, demo_
     ok(cli(store, *EMBED))
     checked = ok(cli(store, "check"))
     assert "consistent" in checked.stdout + checked.stderr
+    clip, before = next((videos / "screw").iterdir()), snapshot(store)
+    filler = fill(small_disk, 0)  # the first search saves the set's index
+    assert one_line(cli(store, "neighbors", clip)).startswith("error: no space left on the disk; free some space")
+    filler.unlink()
+    assert snapshot(store) == before
     calm = tmp_path / "calm"
     ok(cli(calm, "ingest", videos))
     ok(cli(calm, *EMBED))
