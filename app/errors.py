@@ -6,7 +6,8 @@ into one of four kinds, keeping the one-line message and the original as ``__cau
 
 - ``NotFound``: an unknown set, clip, detector, backbone, label or weights file (HTTP 404);
 - ``InvalidInput``: a bad value or a bad file (422);
-- ``Conflict``: the store is busy or locked, or holds something that disagrees (409);
+- ``Conflict``: the store is busy or locked, its disk is full or it cannot be written, or it holds
+  something that disagrees (409);
 - ``Internal``: a bug, never presented as the user's mistake (500).
 
 ``param`` names the argument at fault (``set``, ``k``...) when the library knows it, so a front end
@@ -55,11 +56,11 @@ def library_kinds() -> tuple[tuple[tuple[type[Exception], ...], type[Actionstore
     from detector.errors import DetectorError, NoSuchDetector, TamperedDetector
     from embed.errors import EmbedError, UnknownBackbone, WeightsUnavailable
     from ingest.errors import IngestError
-    from store.errors import NoSuchSet, NoSuchVideo, StoreBusy, StoreError, StoreLocked
+    from store.errors import NoSuchSet, NoSuchVideo, StoreBusy, StoreError, StoreFull, StoreLocked, StoreReadOnly
 
     return (
         ((NoSuchSet, NoSuchVideo, NoSuchDetector, UnknownBackbone, WeightsUnavailable), NotFound),
-        ((StoreLocked, StoreBusy, TamperedDetector), Conflict),
+        ((StoreLocked, StoreBusy, StoreFull, StoreReadOnly, TamperedDetector), Conflict),
         ((IngestError, StoreError, EmbedError, AnalysisError, DetectorError), InvalidInput),
     )
 
@@ -68,6 +69,10 @@ def translate(exc: Exception) -> ActionstoreError:
     """The app error for any exception: library errors keep their message, anything else is Internal."""
     if isinstance(exc, ActionstoreError):
         return exc
+    from store.errors import write_failure
+
+    if isinstance(exc, OSError):  # a full disk or a read-only place met outside the store's own writes
+        exc = write_failure(exc) or exc
     for types, kind in library_kinds():
         if isinstance(exc, types):
             return kind(str(exc), param=getattr(exc, "param", None))

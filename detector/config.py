@@ -72,6 +72,9 @@ ORIGINAL_KEYS: dict[str, str | None] = {
 def load_config(path: str | Path) -> LoadedConfig:
     """Read a detector config (own flat keys, or the original project's sectioned file)."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, or a FIFO that would block the read
+        raise DetectorError(f"config {path}: {'a folder' if path.is_dir() else 'a special file (FIFO, socket or device)'}, "
+                            "not a file; pass a YAML file", param="config")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -83,6 +83,9 @@ def query_vector(store: Store, clip: str | Path, eset: EmbeddingSet, *, weights_
         clip = video["path"]
     elif not Path(clip).exists():
         raise EmbedError(f"{clip}: no such file, and no stored clip has that id or path")
+    elif not Path(clip).is_file():  # checked before any model is built; a FIFO is never opened
+        kind = "a folder" if Path(clip).is_dir() else "a special file (FIFO, socket or device)"
+        raise EmbedError(f"{clip}: {kind}, not a video file; pass a clip's path or a stored video id")
     if is_fused(eset.backbone):  # each part embeds the clip its own way, then the parts are fused
         parts = [store.get_set(set_id) for set_id in eset.options["parts"]]
         pieces = [query_vector(store, clip, part, weights_path=weights_path, device=device)[0] for part in parts]

@@ -4,7 +4,9 @@ The writer lock is an advisory file lock (``store.locking``) held by one thread 
 Its re-entrancy depth is per thread: while one thread writes, the others read through read-only
 connections, and another thread may write only by joining it (``Catalog.joined_writer``).
 DuckDB refuses, in one process and across processes, a connection whose mode differs from one
-already open; both refusals count as "busy" and are retried until the lock timeout. So that busy
+already open; both refusals count as "busy" and are retried, with backoff, until the lock timeout.
+Readers hold the file briefly: each connection is opened for one read, and the SQL sandbox works on
+a snapshot (``connect(sandbox=...)``), so a long reader never makes a writer give up. So that busy
 readers cannot starve a writer, connections are opened through a turnstile (``.catalog.gate``): a
 read-write open holds it exclusively until it gets in, which holds off new readers meanwhile.
 """
@@ -22,13 +24,14 @@ from typing import Any
 
 import duckdb
 
-from store.errors import StoreBusy, StoreError, StoreLocked
+from store.errors import StoreBusy, StoreError, StoreLocked, write_failure
 from store.locking import writer_lock
 from store.schema import DDL, SCHEMA_VERSION, migrate
 
 # another process; another mode in this process; a sandboxed reader (``sandbox=``) holding the file in this process
 BUSY = (duckdb.IOException, duckdb.ConnectionException, duckdb.ResourceInUseException)
-RETRY_S = 0.02
+RETRY_S = 0.02  # the first wait before trying a busy catalog again; it doubles up to RETRY_MAX_S
+RETRY_MAX_S = 0.25
 
 
 class Catalog:
@@ -73,6 +76,18 @@ class Catalog:
             return
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: exists and is not a directory; pass --store with a folder path")
+        try:
+            with self._holding():
+                yield
+        except (OSError, duckdb.Error) as exc:  # a full disk or a read-only store: one line naming it
+            failure = write_failure(exc, self.root)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    @contextmanager
+    def _holding(self) -> Iterator[None]:
+        """Take the writer lock (``writing`` outside any lock of this thread)."""
         self.root.mkdir(parents=True, exist_ok=True)
         if not self._one_thread.acquire(timeout=self.lock_timeout_s):
             raise StoreLocked(f"{self.root}: another thread of this process is writing to this store; "
@@ -120,8 +135,10 @@ class Catalog:
     def connect(self, *, read_only: bool, sandbox: dict[str, Any] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the catalog; retries while it is busy (a writer commits, or readers finish).
 
-        ``sandbox``: a private in-memory DuckDB made with that config, with the catalog attached
-        read-only as its default database, so settings its caller locks down stay on it alone."""
+        ``sandbox``: a private in-memory DuckDB made with that config, holding a snapshot of the
+        catalog's tables as its default database ``catalog``, so settings its caller locks down stay
+        on it alone, and the catalog file is held only while the snapshot is copied: a long query
+        on it never shuts a writer out."""
         if read_only and not self.exists():
             raise StoreError(f"{self.root}: no store here yet; run `actionstore ingest DIR` first (or pass --store)")
         if not read_only and not self.holds_lock:
@@ -129,6 +146,7 @@ class Catalog:
         deadline = time.monotonic() + self.lock_timeout_s
         opened = getattr(self._local, "open", 0)
         with self._turnstile(fcntl.LOCK_SH if read_only else fcntl.LOCK_EX, deadline, skip=opened > 0 and read_only):
+            delay = RETRY_S
             while True:
                 try:
                     con = self._open(read_only, sandbox)
@@ -136,7 +154,8 @@ class Catalog:
                 except BUSY as exc:
                     if time.monotonic() >= deadline:
                         raise StoreBusy(f"{self.path}: catalog is busy ({one_line(exc)}); try again") from exc
-                    time.sleep(RETRY_S)
+                    time.sleep(delay)
+                    delay = min(2 * delay, RETRY_MAX_S)
         self._local.open = opened + 1
         try:
             yield con
@@ -149,7 +168,10 @@ class Catalog:
             return duckdb.connect(str(self.path), read_only=read_only)
         con = duckdb.connect(":memory:", config=sandbox)
         try:
-            con.execute("ATTACH '{}' AS catalog (READ_ONLY)".format(str(self.path).replace("'", "''")))
+            con.execute("ATTACH '{}' AS source (READ_ONLY)".format(str(self.path).replace("'", "''")))
+            con.execute("ATTACH ':memory:' AS catalog")
+            con.execute("COPY FROM DATABASE source TO catalog")
+            con.execute("DETACH source")
             con.execute("USE catalog")
         except BaseException:
             con.close()

@@ -418,7 +418,7 @@ def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ..
     paths["index"].parent.mkdir(parents=True, exist_ok=True)
     tmp = {name: temporary_path(path) for name, path in paths.items()}
     try:
-        faiss.write_index(index, str(tmp["index"]))
+        tmp["index"].write_bytes(faiss.serialize_index(index).tobytes())  # a full disk: an OSError, no C++ stderr
         pq.write_table(keys, tmp["rows"])
         tmp["record"].write_text(json.dumps({"version": version, "metric": metric, "views": views, "factory": factory,
                                              "kind": kind, "rows": keys.num_rows, "dim": index.d,

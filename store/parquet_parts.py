@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from store.atomic import temporary_path
+from store.errors import DamagedPart
 
 PROVENANCE = {"set_id": str, "set_name": str, "backbone": str, "weights": str, "frames": int, "dim": int,
               "schema_version": int}
@@ -66,18 +67,30 @@ def write_part(folder: Path, table: pa.Table, provenance: dict[str, Any]) -> Pat
     final = folder / f"part-{uuid.uuid4().hex}.parquet"
     tmp = temporary_path(final)
     metadata = (table.schema.metadata or {}) | {k.encode(): str(v).encode() for k, v in provenance.items()}
-    pq.write_table(table.replace_schema_metadata(metadata), tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
+    try:
+        pq.write_table(table.replace_schema_metadata(metadata), tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    finally:  # a failed write (a full disk) leaves no temporary file behind
+        tmp.unlink(missing_ok=True)
     return final
 
 
 def read_parts(paths: list[Path], columns: list[str] | None = None) -> pa.Table | None:
-    """Concatenate committed parts (None when there are none)."""
+    """Concatenate committed parts (None when there are none); a part that cannot be read raises
+    ``DamagedPart`` naming it."""
     if not paths:
         return None
-    return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
+    return pa.concat_tables([read_part(p, columns) for p in paths])
+
+
+def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One committed part, whole (``DamagedPart`` when it cannot be read)."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise DamagedPart(path, str(exc)) from exc
 
 
 def part_provenance(path: Path) -> dict[str, Any]:

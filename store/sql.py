@@ -1,7 +1,8 @@
 """Read-only, sandboxed SQL over the catalog and the views of ``store.sql_views``.
 
-Each query runs on a private in-memory DuckDB with the catalog attached read-only (``Catalog.connect``
-with ``sandbox``). Once the views are made, the connection is locked down: no file outside the
+Each query runs on a private in-memory DuckDB holding a snapshot of the catalog's tables (``Catalog.connect``
+with ``sandbox``): the catalog file is released before the query runs, so a long query never holds
+off a writer, and it answers from the store as it was when it started. Once the views are made, the connection is locked down: no file outside the
 store's embeddings is readable, no external access, no extension install or load, and no setting
 can change (``lock_configuration``); memory and threads are bounded. A query that runs past its time
 limit is interrupted; at most ``limit + 1`` rows are fetched, so the caller can say a limit was hit.
