@@ -13,6 +13,7 @@ or built by one thread while the others wait for it.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -333,7 +334,7 @@ def _open(store: Store, set_id: str, metric: str, views: tuple[str, ...] | None,
     paths = index_paths(store, set_id, metric, views, kind)
     loaded = _load(paths, version, notify)
     if loaded is None:
-        loaded = _build_and_save(store, set_id, metric, views, kind, version, paths)
+        loaded = _build_and_save(store, set_id, metric, views, kind, version, paths, notify)
     factory, keys, index = loaded
     labels, video_paths = store.video_labels(keys.column("video_id"))
     return SetIndex(set_id, metric, views, factory, version, keys, np.asarray(labels, dtype=object),
@@ -404,9 +405,9 @@ def rebuild_saved(store: Store, set_id: str, paths: dict[str, Path]) -> None:
 
 
 def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ...] | None, kind: str, version: str,
-                    paths: dict[str, Path]) -> tuple[str, pa.Table, Any]:
-    import faiss
-
+                    paths: dict[str, Path], notify: Notify | None = None) -> tuple[str, pa.Table, Any]:
+    """Build the set's index and save it; on a store that cannot be written (a read-only mount, another
+    user's store) the index serves from memory and ``notify`` says so."""
     rows, vectors = store.load_vectors(set_id, views=views)
     if rows.num_rows == 0:
         name = next((s.name for s in store.sets() if s.set_id == set_id), set_id)
@@ -415,20 +416,35 @@ def _build_and_save(store: Store, set_id: str, metric: str, views: tuple[str, ..
     factory = factory_string(kind, rows.num_rows)
     index = build_index(vectors, metric, factory)
     keys = rows.select(list(KEY_COLUMNS)).replace_schema_metadata({"set_version": version})
+    record = {"version": version, "metric": metric, "views": views, "factory": factory, "kind": kind, "rows": keys.num_rows,
+              "dim": index.d}
+    try:
+        _save(paths, index, keys, record)
+    except OSError as exc:
+        if exc.errno not in READ_ONLY_ERRNOS:
+            raise
+        _say(notify, f"{store.root}: cannot save the index ({exc.strerror}); searching with it in memory")
+    return factory, keys, index
+
+
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _save(paths: dict[str, Path], index: Any, keys: pa.Table, record: dict[str, Any]) -> None:
+    """Write an index, its row keys and its record (with the index file's checksum) atomically, the record last."""
+    import faiss
+
     paths["index"].parent.mkdir(parents=True, exist_ok=True)
     tmp = {name: temporary_path(path) for name, path in paths.items()}
     try:
         tmp["index"].write_bytes(faiss.serialize_index(index).tobytes())  # a full disk: an OSError, no C++ stderr
         pq.write_table(keys, tmp["rows"])
-        tmp["record"].write_text(json.dumps({"version": version, "metric": metric, "views": views, "factory": factory,
-                                             "kind": kind, "rows": keys.num_rows, "dim": index.d,
-                                             "sha256": sha256_file(tmp["index"])}))
+        tmp["record"].write_text(json.dumps({**record, "sha256": sha256_file(tmp["index"])}))
         for name in ("index", "rows", "record"):  # the record last: it marks a complete index
             os.replace(tmp[name], paths[name])
     finally:  # a failed write (a full disk) leaves no temporary file behind
         for path in tmp.values():
             path.unlink(missing_ok=True)
-    return factory, keys, index
 
 
 def _say(notify: Notify | None, message: str) -> None:

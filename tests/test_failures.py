@@ -126,17 +126,20 @@ def test_embed_and_ingest_on_a_full_disk(small_disk: Path, tmp_path: Path, demo_
 def test_a_read_only_store_refuses_writers_in_one_line_and_still_answers_readers(tmp_path: Path, demo_root: Path) -> None:
     store, mounted = tmp_path / "store", tmp_path / "ro"
     ok(cli(store, "ingest", demo_root / "videos"))
+    ok(cli(store, *EMBED))
     before = snapshot(store)
     mounted.mkdir()
     mount("--bind", str(store), str(mounted))
     try:
         mount("-o", "remount,ro,bind", str(mounted))
-        for command in (("ingest", demo_root / "videos"), EMBED):
+        for command in (("ingest", demo_root / "videos"), ("augment", "--views", "1")):
             line = one_line(cli(mounted, *command))
             assert line.startswith(f"error: {mounted}: cannot be written (read-only file system); use a store you can "
                                    "write (--store PATH)"), line
         assert "cannot be written" in one_line(cli(mounted / "new", "ingest", demo_root / "videos"))
         assert ok(cli(mounted, "sql", "--format", "csv", "SELECT count(*) FROM videos")).stdout.split() == ["count_star()", "20"]
+        found = ok(cli(mounted, "neighbors", demo_root / "new" / "screw.mp4", "-k", "3", "--format", "csv"))
+        assert len(found.stdout.splitlines()) == 4 and "cannot save the index (Read-only file system)" in found.stderr
     finally:
         subprocess.run(["umount", str(mounted)], check=True)
     assert snapshot(store) == before
