@@ -97,10 +97,7 @@ class Catalog:
                 with self._owner:
                     self._holder = threading.get_ident()
                 try:
-                    with self.connect(read_only=False) as con:
-                        con.execute(DDL)
-                        migrate(con)
-                        con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                    self._create_or_migrate()
                     yield
                 finally:
                     with self._owner:
@@ -108,6 +105,24 @@ class Catalog:
                         self._holder = None
         finally:
             self._one_thread.release()
+
+    def _create_or_migrate(self) -> None:
+        """Create the catalog's tables or bring them to this schema. A catalog file of 0 bytes is a
+        creation that never got its header written (a full disk, a kill): it is removed, before and
+        after, so the store stays creatable rather than "not a valid DuckDB database file"."""
+        self._drop_if_empty()
+        try:
+            with self.connect(read_only=False) as con:
+                con.execute(DDL)
+                migrate(con)
+                con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        except BaseException:
+            self._drop_if_empty()
+            raise
+
+    def _drop_if_empty(self) -> None:
+        if self.path.is_file() and self.path.stat().st_size == 0 and not self.path.with_name(self.path.name + ".wal").exists():
+            self.path.unlink()
 
     @contextmanager
     def joined_writer(self) -> Iterator[None]:
@@ -152,6 +167,8 @@ class Catalog:
                     con = self._open(read_only, sandbox)
                     break
                 except BUSY as exc:
+                    if write_failure(exc) is not None:  # a full disk or a read-only file: waiting will not help
+                        raise
                     if time.monotonic() >= deadline:
                         raise StoreBusy(f"{self.path}: catalog is busy ({one_line(exc)}); try again") from exc
                     time.sleep(delay)

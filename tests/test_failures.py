@@ -95,9 +95,10 @@ def vectors(store: Path) -> dict[str, list[float]]:
 def test_embed_and_ingest_on_a_full_disk(small_disk: Path, tmp_path: Path, demo_root: Path) -> None:
     """One line naming the store; nothing half-written; after freeing space the same command completes."""
     videos, store = demo_root / "videos", small_disk / "store"
-    filler = fill(small_disk, 64)
+    filler = fill(small_disk, 0)  # not even the catalog's header fits
     line = one_line(cli(store, "ingest", videos))
     assert line.startswith(f"error: {store}: no space left on the disk; free some space"), line
+    assert not (store / "catalog.duckdb").exists()  # no empty catalog left behind to be "not a valid DuckDB file"
     filler.unlink()
     ok(cli(store, "ingest", videos))
     before = snapshot(store)
