@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.defaults import SQL_ROW_LIMIT, SQL_TIME_LIMIT_S
 
@@ -18,3 +19,4 @@ class Limits:
     retry_after_s: int = 5
     sql_rows: int = SQL_ROW_LIMIT  # the most a request may ask for (and the default)
     sql_seconds: float = SQL_TIME_LIMIT_S
+    upload_dir: Path | None = None  # where uploads are kept while they are served (default: the system's temp dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from app.errors import ActionstoreError, InvalidInput
 from service.limits import Limits
 
 MAX_FIELDS = 20
+SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 NAME_CHARS = 80
 
 
@@ -79,7 +81,9 @@ async def read_form(request: Request, limits: Limits) -> AsyncIterator[FormData]
 async def saved_clip(file: UploadFile, limits: Limits) -> AsyncIterator[Upload]:
     """The uploaded ``file`` as a private temporary file, checked to be a video no longer than allowed."""
     name = Path(file.filename or "upload").name[:NAME_CHARS] or "upload"
-    handle, raw = tempfile.mkstemp(prefix="actionstore-upload-", suffix=Path(name).suffix[:10].lower())
+    suffix = Path(name).suffix.lower()  # a hint for the demuxer, kept only when it is plain
+    handle, raw = tempfile.mkstemp(prefix="actionstore-upload-", suffix=suffix if SUFFIX.fullmatch(suffix) else "",
+                                   dir=limits.upload_dir)
     path = Path(raw)
     try:
         with os.fdopen(handle, "wb") as out:
