@@ -85,6 +85,18 @@ def upload(path: Path, name: str | None = None) -> dict:
     return {"clip": (name or path.name, path.read_bytes(), "video/mp4")}
 
 
+BOUNDARY = "actionstore-test-boundary"
+
+
+def chunked_form(path: Path, chunk: int = 16_384) -> Iterator[bytes]:
+    """A multipart body with ``path`` as its ``clip``, sent in chunks without a Content-Length."""
+    yield (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"clip\"; filename=\"{path.name}\"\r\n"
+           "Content-Type: video/mp4\r\n\r\n").encode()
+    data = path.read_bytes()
+    yield from (data[i:i + chunk] for i in range(0, len(data), chunk))
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
 def one_line_error(response: httpx.Response, status: int, kind: str, param: str | None = None) -> str:
     """The response is ``status`` with one line of JSON naming ``kind`` (and ``param``); returns the message."""
     assert response.status_code == status, response.text
@@ -140,6 +152,9 @@ def test_every_error_is_one_line_with_the_right_status(served: Served, tmp_path:
     video_id = served.store.videos()[0]["video_id"]
     with served.client() as http:
         assert "limit" in one_line_error(http.post("/neighbors", files=upload(big)), 413, "too_large")
+        streamed = http.post("/neighbors", content=chunked_form(big), headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        assert "content-length" not in streamed.request.headers  # counted while it streams in
+        assert "limit" in one_line_error(streamed, 413, "too_large")
         assert "8.0 s long" in one_line_error(http.post("/neighbors", files=upload(long_clip)), 422, "invalid_input", "clip")
         message = one_line_error(http.post("/score", files={"clip": ("notes.mp4", b"not a video at all")},
                                            data={"detector": "screw-knn"}), 422, "invalid_input", "clip")
