@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +28,7 @@ from service.limits import Limits
 from tests.media import write_indexed_clip
 
 ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 TOKEN = "test-token-42"
 LIMITS = dict(max_upload_bytes=256 * 1024, max_duration_s=6.0)  # demo clips: about 10 kB and 4 s
 
@@ -240,3 +242,21 @@ def test_actionstore_serve_needs_a_token_unless_loopback(served: Served, tmp_pat
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_readmes_curl_examples_work_as_written(served: Served, tmp_path: Path) -> None:
+    """Each curl line of the README's Service section, run by bash against the test server (its port for 8000,
+    its detector for the demo's screw-ae), from a folder whose new-clips/ holds the clips the store never saw."""
+    section = README.read_text().split("### Service (HTTP API)")[1].split("\n## ")[0]
+    lines = re.findall(r"```bash\n(.*?)```", section, re.S)[1].strip().splitlines()
+    preamble, commands = [x for x in lines if not x.startswith("curl ")], [x for x in lines if x.startswith("curl ")]
+    assert len(commands) == 5
+    (tmp_path / "new-clips").symlink_to(served.holdout)
+    for command in commands:
+        script = "\n".join([*preamble, command]).replace("127.0.0.1:8000", served.url.removeprefix("http://"))
+        done = subprocess.run(["bash", "-c", script.replace("screw-ae", "screw-knn")], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60, env={**os.environ, "ACTIONSTORE_TOKEN": TOKEN})
+        assert done.returncode == 0, done.stderr
+        body = json.loads(done.stdout)
+        assert body and not (isinstance(body, dict) and "error" in body), (command, body)
