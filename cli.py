@@ -593,8 +593,7 @@ def serve(obj: Context, **options: Any) -> None:
     """Serve the store over HTTP: nearest clips, verdicts, read-only SQL (API docs at /docs)."""
     from service import serve as run_service
 
-    info(f"serving {obj.store.root} on http://{options['host']}:{options['port']} (API docs at /docs); Ctrl-C stops")
-    run_service(obj.store.root, **options)
+    run_service(obj.store.root, notify=info, **options)
 
 
 @main.command()

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 import app
+from app.defaults import DEFAULT_METRIC
 from app.encode import plain
 from app.errors import InvalidInput
 from service import errors
@@ -85,7 +86,7 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
         """Multipart: ``clip`` (a file) or ``video`` (a stored id); ``set``, ``k``, ``metric``, ``label`` (repeatable)."""
         async with read_form(request, limits) as form, query_clip(store, form, limits) as clip:
             return await run(pool, clip, app.neighbors, store, clip.ref, set_ref=field(form, "set"),
-                             k=number(form, "k", int, 5), metric=field(form, "metric") or "l2",
+                             k=number(form, "k", int, 5), metric=field(form, "metric") or DEFAULT_METRIC,
                              labels=[str(v) for v in form.getlist("label")])
 
     @api.post("/within")
@@ -95,10 +96,10 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
             centroid, radius = field(form, "centroid"), number(form, "radius", float, None)
             if centroid is not None:
                 return await answer(app.within, store, radius=radius, centroid=centroid, set_ref=field(form, "set"),
-                                    metric=field(form, "metric") or "l2")
+                                    metric=field(form, "metric") or DEFAULT_METRIC)
             async with query_clip(store, form, limits) as clip:
                 return await run(pool, clip, app.within, store, radius=radius, clip=clip.ref, set_ref=field(form, "set"),
-                                 metric=field(form, "metric") or "l2")
+                                 metric=field(form, "metric") or DEFAULT_METRIC)
 
     @api.post("/score")
     async def score(request: Request) -> JSONResponse:

@@ -6,8 +6,6 @@ is the library's argument name turned into the request's field name.
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,7 +16,6 @@ from app.errors import ActionstoreError, Internal
 STATUS = {"not_found": 404, "invalid_input": 422, "conflict": 409, "internal": 500}
 FIELD = {"set_ref": "set", "labels": "label", "views": "view"}  # library argument -> request field, where they differ
 HTTP_KIND = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 503: "busy"}
-log = logging.getLogger("actionstore.service")
 
 
 def one_line(status: int, kind: str, message: str, param: str | None = None,
@@ -55,6 +52,5 @@ def install(api: FastAPI) -> None:
         return one_line(422, "invalid_input", f"{field}: {first['msg']}" if field else first["msg"], field)
 
     @api.exception_handler(Exception)
-    async def _bug(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:  # uvicorn logs the traceback; the client gets one line
         return app_error(Internal(f"{type(exc).__name__}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from app.errors import InvalidInput, NotFound
@@ -34,7 +35,7 @@ def read_token(token_file: Path | None) -> str | None:
 
 def serve(store_root: str | Path, *, host: str = "127.0.0.1", port: int = 8000, token_file: Path | None = None,
           no_auth: bool = False, max_upload_mb: float = Limits.max_upload_bytes / MB,
-          max_duration_s: float = Limits.max_duration_s) -> None:
+          max_duration_s: float = Limits.max_duration_s, notify: Callable[[str], None] = print) -> None:
     """Serve the store until interrupted: a token is required unless ``no_auth`` on a loopback address."""
     import uvicorn
 
@@ -47,5 +48,6 @@ def serve(store_root: str | Path, *, host: str = "127.0.0.1", port: int = 8000, 
         raise InvalidInput(f"--no-auth serves only a loopback address (127.0.0.1), not {host}; set {TOKEN_ENV}", param="no_auth")
     if not no_auth and token is None:
         raise InvalidInput(f"no token: set {TOKEN_ENV} or pass --token-file (or --no-auth on 127.0.0.1)", param="token_file")
+    notify(f"serving {store_root} on http://{host}:{port} (API docs at /docs){'' if token else ', no token'}; Ctrl-C stops")
     limits = Limits(max_upload_bytes=int(max_upload_mb * MB), max_duration_s=max_duration_s)
     uvicorn.run(create_app(store_root, token=token, limits=limits), host=host, port=port, log_level="warning")

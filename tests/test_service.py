@@ -127,6 +127,8 @@ def test_reads_answer_what_the_cli_prints(served: Served) -> None:
         page = http.get("/videos", params={"label": "unscrew", "limit": 1, "offset": 1}).json()
         unscrews = [v for v in store.videos() if v["label"] == "unscrew"]
         assert page["total"] == len(unscrews) == 2 and [v["video_id"] for v in page["videos"]] == [unscrews[1]["video_id"]]
+        around = http.post("/within", data={"centroid": "screw", "radius": "3"}).json()
+        assert around == cli_json(store, "within", "--centroid", "screw", "--radius", "3") and around["counts"]
         assert http.get(f"/videos/{video_id}").json()["path"] == store.videos()[0]["path"]
         assert http.get("/health").json() == {"status": "ok", "videos": len(store.videos()), "sets": 1}
         assert "flow_motion" in {b["name"] for b in http.get("/backbones").json()}
@@ -137,6 +139,7 @@ def test_an_uploaded_clip_gets_the_neighbours_and_verdict_the_cli_gives(served: 
     with served.client() as http:
         found = http.post("/neighbors", files=upload(clip, "phone clip.mp4"), data={"k": "3", "label": ["unscrew", "screw"]})
         verdict = http.post("/score", files=upload(clip), data={"detector": "screw-knn", "k": "2"})
+        inside = http.post("/within", files=upload(clip), data={"radius": "3"})
     assert found.status_code == 200, found.text
     body, cli = found.json(), cli_json(served.store, "neighbors", str(clip), "-k", "3", "--label", "unscrew", "--label", "screw")
     assert body["embedded_now"] is True and body["query"] == "phone clip.mp4"
@@ -144,6 +147,8 @@ def test_an_uploaded_clip_gets_the_neighbours_and_verdict_the_cli_gives(served: 
     assert verdict.status_code == 200, verdict.text
     expected = cli_json(served.store, "score", str(clip), "--detector", "screw-knn", "-k", "2")
     assert verdict.json() | {"clip": None} == expected | {"clip": None} and verdict.json()["clip"] == "unscrew.mp4"
+    in_cli = cli_json(served.store, "within", str(clip), "--radius", "3")
+    assert inside.json()["rows"] == in_cli["rows"] and inside.json()["centre"] == "unscrew.mp4" and in_cli["rows"]
     assert list(served.uploads.iterdir()) == []
 
 
@@ -220,10 +225,11 @@ def test_a_full_embedding_pool_answers_503_with_retry_after(served: Served) -> N
 def test_actionstore_serve_needs_a_token_unless_loopback(served: Served, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ACTIONSTORE_TOKEN"}
     cli = [sys.executable, "cli.py", "--store", str(served.store.root), "serve"]
-    for extra, expected in ((["--port", "1"], "error: no token: set ACTIONSTORE_TOKEN"),
+    for extra, expected in (([], "error: no token: set ACTIONSTORE_TOKEN"),
                             (["--no-auth", "--host", "0.0.0.0"], "error: --no-auth serves only a loopback address")):
         refused = subprocess.run(cli + extra, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-        assert refused.returncode == 1 and refused.stderr.strip().splitlines()[-1].startswith(expected), refused.stderr
+        assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [refused.stderr.strip()], refused.stderr
+        assert refused.stderr.startswith(expected), refused.stderr
     (tmp_path / "token").write_text("from-a-file\n")
     port = free_port()
     process = subprocess.Popen(cli + ["--port", str(port), "--token-file", str(tmp_path / "token")], cwd=ROOT, env=env,
