@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 import app
+from app.browse import PAGE_LIMIT
 from app.defaults import DEFAULT_METRIC
 from app.encode import plain
 from app.errors import InvalidInput
@@ -73,15 +74,15 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
         return await answer(app.list_detectors, store)
 
     @api.get("/videos")
-    async def videos(label: str | None = None, limit: int = Query(100, ge=1, le=1000),
-                     offset: int = Query(0, ge=0)) -> JSONResponse:
+    async def videos(label: str | None = None, limit: int = PAGE_LIMIT, offset: int = 0) -> JSONResponse:
         return await answer(app.list_videos, store, label=label, limit=limit, offset=offset)
 
     @api.get("/videos/{video_id}")
     async def video(video_id: str) -> JSONResponse:
         return await answer(app.get_video, store, video_id)
 
-    @api.post("/neighbors")
+    @api.post("/neighbors", openapi_extra=multipart(clip="file", video="string", set="string", k="integer",
+                                                    metric="string", label="string"))
     async def neighbors(request: Request) -> JSONResponse:
         """Multipart: ``clip`` (a file) or ``video`` (a stored id); ``set``, ``k``, ``metric``, ``label`` (repeatable)."""
         async with read_form(request, limits) as form, query_clip(store, form, limits) as clip:
@@ -89,7 +90,8 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
                              k=number(form, "k", int, 5), metric=field(form, "metric") or DEFAULT_METRIC,
                              labels=[str(v) for v in form.getlist("label")])
 
-    @api.post("/within")
+    @api.post("/within", openapi_extra=multipart(radius="number", clip="file", video="string", centroid="string",
+                                                 set="string", metric="string"))
     async def within(request: Request) -> JSONResponse:
         """Multipart: ``radius`` and one of ``clip`` (a file), ``video`` (a stored id), ``centroid`` (a label)."""
         async with read_form(request, limits) as form:
@@ -101,7 +103,7 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
                 return await run(pool, clip, app.within, store, radius=radius, clip=clip.ref, set_ref=field(form, "set"),
                                  metric=field(form, "metric") or DEFAULT_METRIC)
 
-    @api.post("/score")
+    @api.post("/score", openapi_extra=multipart(clip="file", video="string", detector="string", k="integer"))
     async def score(request: Request) -> JSONResponse:
         """Multipart: ``clip`` (a file) or ``video`` (a stored id), ``detector``, ``k``."""
         async with read_form(request, limits) as form, query_clip(store, form, limits) as clip:
@@ -121,6 +123,13 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
                              "time_limit_s": r.time_limit_s, "truncated": r.truncated})
 
     return api
+
+
+def multipart(**fields: str) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its multipart form itself (``read_form``)."""
+    properties = {name: {"type": "string", "format": "binary"} if kind == "file" else {"type": kind}
+                  for name, kind in fields.items()}
+    return {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": properties}}}}}
 
 
 async def answer(job: Callable[..., Any], *args: Any, **kwargs: Any) -> JSONResponse:

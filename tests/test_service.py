@@ -180,6 +180,8 @@ def test_every_error_is_one_line_with_the_right_status(served: Served, tmp_path:
         one_line_error(http.get("/videos/..%2f..%2fetc%2fpasswd"), 404, "not_found")
         one_line_error(http.get("/videos/0123456789abcdef"), 404, "not_found", "video")
         one_line_error(http.post("/neighbors", data={"k": "3"}), 422, "invalid_input", "clip")
+        one_line_error(http.get("/videos", params={"limit": 0}), 422, "invalid_input", "limit")
+        one_line_error(http.get("/videos", params={"offset": "x"}), 422, "invalid_input", "offset")
     assert list(served.uploads.iterdir()) == []  # every upload's temporary file is gone, refused ones too
     assert served.store.query("SELECT count(*) AS n FROM videos")[0]["n"] == len(served.store.videos()) > 0
 
@@ -192,6 +194,8 @@ def test_the_token_is_required_on_every_route(served: Served) -> None:
                 assert response.headers["www-authenticate"] == "Bearer"
     with served.client() as http:
         assert http.get("/docs").status_code == 200
+        form = http.get("/openapi.json").json()["paths"]["/neighbors"]["post"]["requestBody"]["content"]
+        assert form["multipart/form-data"]["schema"]["properties"]["clip"]["format"] == "binary"
 
 
 def test_twenty_concurrent_uploads_are_all_answered_correctly(served: Served) -> None:
