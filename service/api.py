@@ -95,13 +95,12 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
     async def within(request: Request) -> JSONResponse:
         """Multipart: ``radius`` and one of ``clip`` (a file), ``video`` (a stored id), ``centroid`` (a label)."""
         async with read_form(request, limits) as form:
-            centroid, radius = field(form, "centroid"), number(form, "radius", float, None)
-            if centroid is not None:
-                return await answer(app.within, store, radius=radius, centroid=centroid, set_ref=field(form, "set"),
-                                    metric=field(form, "metric") or DEFAULT_METRIC)
+            options = dict(radius=number(form, "radius", float, None), set_ref=field(form, "set"),
+                           metric=field(form, "metric") or DEFAULT_METRIC)
+            if (centroid := field(form, "centroid")) is not None:
+                return await answer(app.within, store, centroid=centroid, **options)
             async with query_clip(store, form, limits) as clip:
-                return await run(pool, clip, app.within, store, radius=radius, clip=clip.ref, set_ref=field(form, "set"),
-                                 metric=field(form, "metric") or DEFAULT_METRIC)
+                return await run(pool, clip, app.within, store, clip=clip.ref, **options)
 
     @api.post("/score", openapi_extra=multipart(clip="file", video="string", detector="string", k="integer"))
     async def score(request: Request) -> JSONResponse:
