@@ -3,7 +3,8 @@
 The client's file name is only shown back (``Upload.name``), never used as a path; the bytes go to
 a file this process names. A body over the limit is refused with 413 while it streams in (or at
 once, from its Content-Length); a clip that is not a video, or longer than allowed, is refused
-with 422. The temporary file is removed whatever happens, decoding failures included.
+with 422. The temporary file is removed whatever happens, decoding failures included. (Starlette's
+form parser spools the part first into an anonymous temporary file, closed with the form.)
 """
 
 from __future__ import annotations
