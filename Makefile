@@ -54,6 +54,7 @@ demo: $(STAMP)
 	$(AS) score $(DEMO)/new-clips/screw.mp4 --detector screw-ae
 	$(AS) score $(DEMO)/new-clips/unscrew.mp4 --detector screw-ae
 	@echo "==> done: the store is in $(DEMO)/store ($$(du -sh $(DEMO)/store | cut -f1))"
+	@echo "==> serve it over HTTP (README, Service): ACTIONSTORE_TOKEN=<a secret> $(AS) serve   (or: $(AS) serve --no-auth, on 127.0.0.1 only)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -580,6 +580,23 @@ def detector_list(obj: Context, fmt: str) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (not loopback: a token is required).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), help="File holding the bearer token "
+              "(default: the environment variable ACTIONSTORE_TOKEN).")
+@click.option("--no-auth", is_flag=True, help="No token (only on a loopback address).")
+@click.option("--max-upload-mb", default=64.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--max-duration", "max_duration_s", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Longest uploaded clip, in seconds.")
+@click.pass_obj
+def serve(obj: Context, **options: Any) -> None:
+    """Serve the store over HTTP: nearest clips, verdicts, read-only SQL (API docs at /docs)."""
+    from service import serve as run_service
+
+    run_service(obj.store.root, notify=info, **options)
+
+
+@main.command()
 @click.argument("clip")
 @click.option("--detector", required=True, help="A saved detector's name (see `actionstore detector list`).")
 @click.option("-k", default=5, show_default=True, type=int, help="Nearest stored clips to list.")

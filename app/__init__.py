@@ -9,6 +9,7 @@ from store.lazy import lazy_exports
 
 __all__, __getattr__ = lazy_exports(__name__, {
     "app.analyses": ("analyze", "compare", "report"),
+    "app.browse": ("get_video", "list_videos", "probe_clip"),
     "app.catalog": ("check", "dataset_export", "export", "ingest", "list_backbones", "list_errors", "list_sets",
                     "open_store", "remove", "sql"),
     "app.detectors": ("evaluate", "list_detectors", "score", "train"),

@@ -301,3 +301,25 @@ class CheckResult:
     problems: list[str]
     notes: list[str]
     repaired: list[str]
+
+
+@dataclass
+class VideoPage:
+    """A page of catalogued clips (rows of the ``videos`` table) and how many there are in all."""
+
+    total: int
+    limit: int
+    offset: int
+    videos: list[dict[str, Any]]
+
+
+@dataclass
+class ClipProbe:
+    """What a new clip file is, read before it is embedded."""
+
+    duration_s: float
+    fps: float
+    num_frames: int
+    width: int
+    height: int
+    size_bytes: int
