@@ -86,17 +86,15 @@ def finite_rows(tasks: list[EmbedTask], vectors: np.ndarray, report: EmbedReport
 
 
 def commit_rows(store: Store, eset: EmbeddingSet, rows: list[tuple[EmbedTask, np.ndarray]], report: EmbedReport) -> None:
-    """Commit finished rows to the set as one Parquet file (``store.commit_embeddings``), their notes first
-    (a crash between the two leaves a note whose row the next run embeds again, noting it again)."""
+    """Commit finished rows to the set as one Parquet file with their notes (``store.commit_embeddings``)."""
     tasks = [task for task, _ in rows]
     noted = [(task, report.notes.pop(task.key)) for task in tasks if task.key in report.notes]
-    store.record_notes(eset.set_id, [(task.video_id, task.view, task.key[2], note) for task, note in noted])
     table = embedding_table(
         video_ids=[t.video_id for t in tasks], views=[t.view for t in tasks], windows=[t.key[2] for t in tasks],
         t_start=[t.span_s[0] for t in tasks], t_end=[t.span_s[1] for t in tasks],
         vectors=np.stack([vector for _, vector in rows]),
     )
-    store.commit_embeddings(eset.set_id, table)
+    store.commit_embeddings(eset.set_id, table, [(task.video_id, task.view, task.key[2], note) for task, note in noted])
     report.noted += [(task.path if task.window is None else f"{task.path} (window {task.key[2]})", note) for task, note in noted]
     report.embedded += len(rows)
     report.files_written += 1

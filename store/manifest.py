@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -10,6 +11,7 @@ import pyarrow as pa
 from store.atomic import sha256_file
 from store.connection import Catalog
 from store.errors import NoSuchSet, StoreError
+from store.notes import insert_notes
 from store.parquet_parts import read_parts, write_part
 from store.schema import SCHEMA_VERSION, utc_now
 
@@ -40,8 +42,10 @@ def embedded_keys(catalog: Catalog, set_id: str) -> set[tuple[str, str, int]]:
     return set(zip(*(table.column(c).to_pylist() for c in ("video_id", "view", "window"))))
 
 
-def commit_embeddings(catalog: Catalog, set_id: str, table: pa.Table) -> Path:
-    """Write one batch as a Parquet file (atomic rename), then record it in the manifest.
+def commit_embeddings(catalog: Catalog, set_id: str, table: pa.Table,
+                      notes: Sequence[tuple[str, str, int, str]] = ()) -> Path:
+    """Write one batch as a Parquet file (atomic rename), then record it in the manifest, with the
+    ``(video_id, view, window, note)`` notes of its rows in the same transaction (both or neither).
 
     A batch whose vectors do not have the set's dimension is refused before anything is written.
     The file's metadata carries the set's provenance (``parquet_parts.part_provenance`` reads it).
@@ -59,7 +63,10 @@ def commit_embeddings(catalog: Catalog, set_id: str, table: pa.Table) -> Path:
         provenance = dict(set_id=set_id, set_name=name, backbone=backbone, weights=weights, frames=frames, dim=dim,
                           schema_version=SCHEMA_VERSION)
         path = write_part(embeddings_dir(catalog) / set_id, table, provenance)
+        con.execute("BEGIN")
         record_file(con, set_id, path.relative_to(catalog.root), table.num_rows, sha256_file(path))
+        insert_notes(con, set_id, notes)
+        con.execute("COMMIT")
     return path
 
 

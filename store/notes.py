@@ -6,6 +6,7 @@ errors`` lists it beside the files that could not be read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
@@ -14,15 +15,13 @@ from store.connection import Catalog
 from store.schema import utc_now
 
 
-def record_notes(catalog: Catalog, set_id: str, notes: list[tuple[str, str, int, str]]) -> None:
-    """Upsert ``(video_id, view, window, note)`` rows of set ``set_id``."""
-    if not notes:
-        return
-    with catalog.writing(), catalog.connect(read_only=False) as con:
-        for video_id, view, window, note in notes:
-            con.execute('INSERT INTO embed_notes VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (set_id, video_id, view, "window") '
-                        "DO UPDATE SET note = excluded.note, created_at = excluded.created_at",
-                        [set_id, video_id, view, window, note, utc_now()])
+def insert_notes(con: duckdb.DuckDBPyConnection, set_id: str, notes: Sequence[tuple[str, str, int, str]]) -> None:
+    """Upsert ``(video_id, view, window, note)`` rows of set ``set_id`` on an open read-write connection
+    (``manifest.commit_embeddings`` records them with their part)."""
+    for video_id, view, window, note in notes:
+        con.execute('INSERT INTO embed_notes VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (set_id, video_id, view, "window") '
+                    "DO UPDATE SET note = excluded.note, created_at = excluded.created_at",
+                    [set_id, video_id, view, window, note, utc_now()])
 
 
 def embed_notes(catalog: Catalog) -> list[dict[str, Any]]:

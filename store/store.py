@@ -19,7 +19,7 @@ import pyarrow as pa
 from store.augment_views import record_views, view_records
 from store.connection import Catalog
 from store.manifest import clean_orphans, commit_embeddings, embedded_keys, embeddings_dir, set_files
-from store.notes import embed_notes, record_notes
+from store.notes import embed_notes
 from store.schema import DEFAULT_ROOT, ORIGINAL_VIEW
 from store.sets import EmbeddingSet, all_sets, ensure_set, get_set, set_id_for, set_version
 from store.sql import run_sql
@@ -142,8 +142,8 @@ class Store:
     def embedded_keys(self, set_id: str) -> set[tuple[str, str, int]]:
         return embedded_keys(self.catalog, set_id)
 
-    def commit_embeddings(self, set_id: str, table: pa.Table) -> Path:
-        return commit_embeddings(self.catalog, set_id, table)
+    def commit_embeddings(self, set_id: str, table: pa.Table, notes: Sequence[tuple[str, str, int, str]] = ()) -> Path:
+        return commit_embeddings(self.catalog, set_id, table, notes)
 
     def clean_orphans(self) -> list[Path]:
         return clean_orphans(self.catalog)
@@ -159,9 +159,6 @@ class Store:
 
     def view_records(self, set_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         return view_records(self.catalog, set_id)
-
-    def record_notes(self, set_id: str, notes: list[tuple[str, str, int, str]]) -> None:
-        record_notes(self.catalog, set_id, notes)
 
     def notes(self) -> list[dict[str, Any]]:
         return embed_notes(self.catalog)
