@@ -13,6 +13,7 @@ reported with what to do. A stale index is a note, not a problem: the next searc
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store.atomic import TMP_PREFIX, sha256_file, writer_alive
+from store.atomic import TMP_PREFIX, writer_alive
 from store.errors import StoreError
 from store.index import IndexDamaged, IndexStale, read_saved, rebuild_saved, saved_indexes
 from store.sets import EmbeddingSet
@@ -75,12 +76,13 @@ def _check_set(store: Store, eset: EmbeddingSet, rows: list[dict], report: Check
             report.problems.append(f"{path}: set {eset.name}'s part ({row['num_rows']} rows) is missing; {RESTORE}")
             continue
         try:
-            table = pq.read_table(path)
+            data = path.read_bytes()  # read once: hashed, then parsed whole
+            table = pq.read_table(pa.BufferReader(data))
         except (OSError, pa.ArrowException) as exc:
             report.problems.append(f"{path}: set {eset.name}'s part cannot be read "
                                    f"({' '.join(str(exc).split())[:120]}); {RESTORE}")
             continue
-        if row.get("sha256") and sha256_file(path) != row["sha256"]:
+        if row.get("sha256") and hashlib.sha256(data).hexdigest() != row["sha256"]:
             report.problems.append(f"{path}: set {eset.name}'s part changed since it was committed (SHA-256); {RESTORE}")
         vector = table.schema.field("vector").type if "vector" in table.schema.names else None
         if getattr(vector, "list_size", None) != eset.dim:
