@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 import app
-from app.defaults import DEFAULT_DEVICE, DEFAULT_METRIC, DEFAULT_ROOT, DEFAULT_VIEWS, SQL_ROW_LIMIT, SQL_TIME_LIMIT_S
+from app.defaults import (DEFAULT_DEVICE, DEFAULT_K, DEFAULT_METRIC, DEFAULT_ROOT, DEFAULT_VIEWS, MAX_CLIP_S, MAX_UPLOAD_MB,
+                          SQL_ROW_LIMIT, SQL_TIME_LIMIT_S)
 from app.encode import to_json
 from app.errors import ActionstoreError, translate
 
@@ -344,7 +345,7 @@ def check(obj: Context, fmt: str, repair: bool) -> None:
 @main.command()
 @click.argument("clip")
 @set_option
-@click.option("-k", default=5, show_default=True, type=int, help="How many neighbours.")
+@click.option("-k", default=DEFAULT_K, show_default=True, type=int, help="How many neighbours.")
 @metric_option
 @click.option("--label", "labels", multiple=True, help="Only neighbours with this label (repeatable).")
 @view_option
@@ -585,8 +586,8 @@ def detector_list(obj: Context, fmt: str) -> None:
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), help="File holding the bearer token "
               "(default: the environment variable ACTIONSTORE_TOKEN).")
 @click.option("--no-auth", is_flag=True, help="No token (only on a loopback address).")
-@click.option("--max-upload-mb", default=64.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option("--max-duration", "max_duration_s", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--max-upload-mb", default=MAX_UPLOAD_MB, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--max-duration", "max_duration_s", default=MAX_CLIP_S, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Longest uploaded clip, in seconds.")
 @click.pass_obj
 def serve(obj: Context, **options: Any) -> None:
@@ -599,7 +600,7 @@ def serve(obj: Context, **options: Any) -> None:
 @main.command()
 @click.argument("clip")
 @click.option("--detector", required=True, help="A saved detector's name (see `actionstore detector list`).")
-@click.option("-k", default=5, show_default=True, type=int, help="Nearest stored clips to list.")
+@click.option("-k", default=DEFAULT_K, show_default=True, type=int, help="Nearest stored clips to list.")
 @weights_option
 @device_option
 @format_option

@@ -31,10 +31,10 @@ def get_video(store: Store, video_id: str) -> dict:
     if not VIDEO_ID.fullmatch(video_id):
         raise InvalidInput(f"{video_id!r} is not a video id (16 lowercase hex digits, as `actionstore sql` shows)",
                            param="video")
-    found = store.query("SELECT * FROM videos WHERE video_id = ?", [video_id])
-    if not found:
+    found = store.find_video(video_id)
+    if found is None:
         raise NotFound(f"no stored clip has id {video_id}", param="video")
-    return found[0]
+    return found
 
 
 @job

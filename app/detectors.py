@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.analyses import run_result
-from app.defaults import DEFAULT_DEVICE
+from app.defaults import DEFAULT_DEVICE, DEFAULT_K
 from app.errors import job
 from app.results import DetectorInfo, EvaluationResult, Neighbor, ScoreResult, SetInfo, TrainResult
 from detector.records import detector_rows
@@ -54,7 +54,7 @@ def list_detectors(store: Store) -> list[DetectorInfo]:
 
 
 @job
-def score(store: Store, clip: str, detector: str, *, k: int = 5, weights_path: str | Path | None = None,
+def score(store: Store, clip: str, detector: str, *, k: int = DEFAULT_K, weights_path: str | Path | None = None,
           device: str = DEFAULT_DEVICE) -> ScoreResult:
     """Is ``clip`` (a new file, or a stored clip's id or path) the detector's action? Verdict, score,
     threshold and its rule, and the ``k`` nearest stored clips."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.defaults import DEFAULT_DEVICE, DEFAULT_METRIC, DEFAULT_VIEWS, views_or_all
+from app.defaults import DEFAULT_DEVICE, DEFAULT_K, DEFAULT_METRIC, DEFAULT_VIEWS, views_or_all
 from app.errors import job
 from app.results import LabelCount, Neighbor, NeighborsResult, SetInfo, WithinResult
 from store import Store, counts_by_label
@@ -14,7 +14,7 @@ Notify = Callable[[str], None]
 
 
 @job
-def neighbors(store: Store, clip: str, *, set_ref: str | None = None, k: int = 5, metric: str = DEFAULT_METRIC,
+def neighbors(store: Store, clip: str, *, set_ref: str | None = None, k: int = DEFAULT_K, metric: str = DEFAULT_METRIC,
               labels: Sequence[str] = (), views: Sequence[str] = DEFAULT_VIEWS, exclude_same_video: bool = False,
               index: str = "auto", weights_path: str | Path | None = None, device: str = DEFAULT_DEVICE,
               notify: Notify | None = None) -> NeighborsResult:

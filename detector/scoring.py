@@ -10,6 +10,7 @@ from detector.saved import SavedDetector, load_detector
 from embed.model_cache import DEFAULT_DEVICE
 from embed.query import query_vector
 from store import ORIGINAL_VIEW, Hit, Store, nearest
+from store.schema import DEFAULT_K
 
 
 
@@ -27,7 +28,7 @@ class Verdict:
     notes: list[str]
 
 
-def score_clip(store: Store, clip: str | Path, name: str, *, k: int = 5, weights_path: Path | None = None,
+def score_clip(store: Store, clip: str | Path, name: str, *, k: int = DEFAULT_K, weights_path: Path | None = None,
                device: str = DEFAULT_DEVICE) -> Verdict:
     """Score ``clip`` (a new file, or a stored clip's path or id) with detector ``name``.
 

@@ -18,6 +18,7 @@ from embed.weights import RANDOM_INIT, file_provenance
 from ingest import content_hash, decode_frames, probe
 from store import ORIGINAL_VIEW, EmbeddingSet, Hit, Store, centroid_of, nearest, within
 from store.index import Notify
+from store.schema import DEFAULT_K
 
 
 @dataclass
@@ -95,7 +96,7 @@ def query_vector(store: Store, clip: str | Path, eset: EmbeddingSet, *, weights_
     return vector, (video["video_id"] if video else None), True
 
 
-def neighbors(store: Store, clip: str | Path, *, set_ref: str | None = None, k: int = 5, metric: str = "l2",
+def neighbors(store: Store, clip: str | Path, *, set_ref: str | None = None, k: int = DEFAULT_K, metric: str = "l2",
               labels: Sequence[str] | None = None, views: Sequence[str] | None = (ORIGINAL_VIEW,),
               exclude_same_video: bool = False, kind: str = "auto", weights_path: Path | None = None,
               device: str = DEFAULT_DEVICE, notify: Notify | None = None) -> Neighbors:

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 
 import app
 from app.browse import PAGE_LIMIT
-from app.defaults import DEFAULT_METRIC
+from app.defaults import DEFAULT_K, DEFAULT_METRIC
 from app.encode import plain
 from app.errors import InvalidInput
 from service import errors
@@ -87,7 +87,7 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
         """Multipart: ``clip`` (a file) or ``video`` (a stored id); ``set``, ``k``, ``metric``, ``label`` (repeatable)."""
         async with read_form(request, limits) as form, query_clip(store, form, limits) as clip:
             return await run(pool, clip, app.neighbors, store, clip.ref, set_ref=field(form, "set"),
-                             k=number(form, "k", int, 5), metric=field(form, "metric") or DEFAULT_METRIC,
+                             k=number(form, "k", int, DEFAULT_K), metric=field(form, "metric") or DEFAULT_METRIC,
                              labels=[str(v) for v in form.getlist("label")])
 
     @api.post("/within", openapi_extra=multipart(radius="number", clip="file", video="string", centroid="string",
@@ -110,7 +110,7 @@ def create_app(store_root: str | Path, *, token: str | None = None, limits: Limi
             if not detector:
                 raise InvalidInput("name a saved detector in the field 'detector' (GET /detectors lists them)",
                                    param="detector")
-            return await run(pool, clip, app.score, store, clip.ref, detector, k=number(form, "k", int, 5))
+            return await run(pool, clip, app.score, store, clip.ref, detector, k=number(form, "k", int, DEFAULT_K))
 
     @api.post("/sql")
     async def sql(body: SqlRequest) -> JSONResponse:

@@ -6,6 +6,7 @@ import duckdb
 
 SCHEMA_VERSION = 1
 DEFAULT_ROOT = "actionstore-data"  # the store directory when none is given
+DEFAULT_K = 5  # nearest stored clips a search or a verdict lists
 ORIGINAL_VIEW = "original"  # the un-augmented, whole-clip row of a video in a set; views default to it everywhere
 
 DDL = """
